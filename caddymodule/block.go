@@ -1,0 +1,109 @@
+package caddymodule
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/sign"
+)
+
+// bootJS calls wx.config with the JSON block: at once when the page loaded
+// jweixin before the block, else once the document has parsed (pages often
+// load it at the end of the body), else after loading it from sdk_url.
+// Whether a page brings its own SDK can only be known in the browser: the
+// stream cannot see what comes later.
+//
+//go:embed boot.js
+var bootJS string
+
+// blockTemplate holds everything of the injected block that does not change
+// per request, so that a page costs one nonce, one SHA-1 and a few appends.
+type blockTemplate struct {
+	appID  string
+	head   string // <script id=… type=application/json>{"debug":…,"appId":"…","timestamp":
+	middle string // ,"jsApiList":[…],"openTagList":[…],"url":
+	boot   string // }</script><script>…</script>: the rest after the URL
+	// the same as boot, split where the page's CSP nonce attribute goes
+	bootNoncePre, bootNoncePost string
+}
+
+// whitespace between statements is kept readable in boot.js and folded here.
+var jsIndent = regexp.MustCompile(`\n\t*`)
+
+func newBlockTemplate(h *Handler) (blockTemplate, error) {
+	var t blockTemplate
+	t.appID = h.AppID
+	var b []byte
+	b = append(b, `<script id="wechat-jssdk-config" type="application/json">{"debug":`...)
+	b = strconv.AppendBool(b, h.Debug)
+	b = append(b, `,"appId":`...)
+	b = appendJSONString(b, h.AppID)
+	b = append(b, `,"timestamp":`...)
+	t.head = string(b)
+
+	b = b[:0]
+	b = append(b, `,"jsApiList":`...)
+	b = appendJSONList(b, h.JSAPIList)
+	b = append(b, `,"openTagList":`...)
+	b = appendJSONList(b, h.OpenTagList)
+	b = append(b, `,"url":`...)
+	t.middle = string(b)
+
+	sdk := "null"
+	if h.SDKURL != sdkOff {
+		sdk = string(appendJSONString(nil, h.SDKURL))
+	}
+	js := strings.ReplaceAll(bootJS, "SDK_URL", sdk)
+	js = strings.TrimSpace(jsIndent.ReplaceAllString(js, "\n"))
+	if strings.Contains(strings.ToLower(js), "</script") {
+		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
+	}
+	t.boot = `}</script><script id="wechat-jssdk-boot">` + js + "</script>"
+	t.bootNoncePre = `}</script><script id="wechat-jssdk-boot" nonce="`
+	t.bootNoncePost = `">` + js + "</script>"
+	return t, nil
+}
+
+func appendJSONList(dst []byte, list []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendBlock appends the whole injected block for one page.
+// cspNonce, when not empty, is the page's CSP script nonce (already checked
+// to be base64 characters only).
+func (t *blockTemplate) appendBlock(dst []byte, ticket, pageURL string, now time.Time, cspNonce string) []byte {
+	ts := now.Unix()
+	// Grow once: the nonce is read back from dst below, so dst must not move
+	// while the signature is appended.
+	dst = slices.Grow(dst, len(t.head)+len(t.middle)+len(t.bootNoncePre)+len(t.bootNoncePost)+
+		len(cspNonce)+6*len(pageURL)+128)
+	dst = append(dst, t.head...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, `,"nonceStr":"`...)
+	n := len(dst)
+	dst = sign.AppendNonce(dst)
+	nonce := dst[n:]
+	dst = append(dst, `","signature":"`...)
+	dst = sign.AppendJSSDK(dst, ticket, bytesString(nonce), ts, pageURL)
+	dst = append(dst, '"')
+	dst = append(dst, t.middle...)
+	dst = appendJSONString(dst, pageURL)
+	if cspNonce == "" {
+		return append(dst, t.boot...)
+	}
+	dst = append(dst, t.bootNoncePre...)
+	dst = append(dst, cspNonce...)
+	return append(dst, t.bootNoncePost...)
+}

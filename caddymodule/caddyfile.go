@@ -1,0 +1,118 @@
+package caddymodule
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// ParseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	wechat_jssdk [<matcher>] {
+//		app_id        <appid>
+//		app_secret    <secret>
+//		api_base      <url>
+//		token_source  stable|classic
+//		js_api_list   <api>...
+//		open_tag_list <tag>...
+//		debug
+//		sdk_url       <url>|off
+//		inject        head|body
+//		public_origin <scheme://host[:port]>
+//		on_error      pass|fail
+//		timeout       <duration>
+//	}
+func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var m Handler
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return &m, err
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler. Every error names the
+// directive and the option; values are checked again by Validate.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		return d.Errf("wechat_jssdk: unexpected argument %q (options go in a block)", d.Val())
+	}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		switch opt {
+		case "app_id", "app_secret", "api_base", "token_source", "sdk_url",
+			"inject", "public_origin", "on_error":
+			v, err := singleArg(d, opt)
+			if err != nil {
+				return err
+			}
+			*h.stringField(opt) = v
+		case "js_api_list", "open_tag_list":
+			list := d.RemainingArgs()
+			if list == nil {
+				list = []string{} // written but empty: an explicit empty list
+			}
+			if opt == "js_api_list" {
+				h.JSAPIList = list
+			} else {
+				h.OpenTagList = list
+			}
+		case "debug":
+			if d.NextArg() {
+				return d.Errf("wechat_jssdk: debug: takes no argument, got %q", d.Val())
+			}
+			h.Debug = true
+		case "timeout":
+			v, err := singleArg(d, opt)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("wechat_jssdk: timeout: invalid duration %q", v)
+			}
+			if dur <= 0 {
+				return d.Errf("wechat_jssdk: timeout: must be positive, got %q", v)
+			}
+			h.Timeout = caddy.Duration(dur)
+		default:
+			return d.Errf("wechat_jssdk: unknown option %q", opt)
+		}
+	}
+	return nil
+}
+
+func (h *Handler) stringField(opt string) *string {
+	switch opt {
+	case "app_id":
+		return &h.AppID
+	case "app_secret":
+		return &h.AppSecret
+	case "api_base":
+		return &h.APIBase
+	case "token_source":
+		return &h.TokenSource
+	case "sdk_url":
+		return &h.SDKURL
+	case "inject":
+		return &h.Inject
+	case "public_origin":
+		return &h.PublicOrigin
+	default: // "on_error"; the caller switches on the same names
+		return &h.OnError
+	}
+}
+
+// singleArg reads exactly one argument for opt.
+func singleArg(d *caddyfile.Dispenser, opt string) (string, error) {
+	if !d.NextArg() {
+		return "", d.Errf("wechat_jssdk: %s: missing value", opt)
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.Errf("wechat_jssdk: %s: takes one value, got another: %q", opt, d.Val())
+	}
+	return v, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,269 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/inject"
+)
+
+// writerState is what the response writer decided at the header.
+type writerState uint8
+
+const (
+	undecided writerState = iota
+	passing               // not ours to touch: every byte goes straight through
+	injecting             // 2xx HTML: the body streams through the injector
+	refusing              // on_error fail: the next handler's output is dropped
+)
+
+// errRefused stops the next handler from producing a body nobody will see.
+var errRefused = errors.New("wechat_jssdk: response refused: no jsapi_ticket")
+
+// responseWriter decides at the header whether a response is an HTML page it
+// may rewrite, and if so streams the body through an inject.Writer. It
+// follows encode's wrapper: ReadFrom is routed through Write (file_server's
+// sendfile would otherwise bypass it), 1xx pass through, FlushError writes
+// held bytes first, and Unwrap keeps http.ResponseController working.
+type responseWriter struct {
+	http.ResponseWriter
+	h        *Handler
+	req      *http.Request
+	state    writerState
+	status   int
+	injector *inject.Writer
+	cause    error // why a page was refused (on_error fail)
+	block    []byte
+	url      []byte
+
+	// the client's Accept-Encoding, put back once the next handler is done
+	acceptEncoding    []string
+	hadAcceptEncoding bool
+}
+
+var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
+
+func newResponseWriter(h *Handler, w http.ResponseWriter, r *http.Request) *responseWriter {
+	rw := writerPool.Get().(*responseWriter)
+	rw.ResponseWriter = w
+	rw.h = h
+	rw.req = r
+	// The body can only be rewritten as identity: ask the upstream (and
+	// file_server's precompressed lookup) for it. encode, outside this
+	// handler, has already read what the client accepts.
+	rw.acceptEncoding, rw.hadAcceptEncoding = r.Header["Accept-Encoding"]
+	r.Header["Accept-Encoding"] = identityOnly
+	return rw
+}
+
+// Unwrap returns the underlying writer for http.ResponseController (Hijack,
+// deadlines, Flush).
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// release returns the writer to the pool; nothing request-specific survives.
+func (rw *responseWriter) release() {
+	block, u := rw.block[:0], rw.url[:0]
+	if cap(block) > 64<<10 {
+		block = nil // a huge URL must not pin memory in the pool
+	}
+	if cap(u) > 16<<10 {
+		u = nil
+	}
+	*rw = responseWriter{block: block, url: u}
+	writerPool.Put(rw)
+}
+
+// WriteHeader decides the fate of the response on its final status.
+func (rw *responseWriter) WriteHeader(status int) {
+	if status >= 100 && status <= 199 {
+		// 103 Early Hints and friends go out at once and decide nothing.
+		rw.ResponseWriter.WriteHeader(status)
+		return
+	}
+	if rw.state != undecided {
+		return // like net/http, a second WriteHeader is ignored
+	}
+	rw.status = status
+	rw.decide(nil)
+	if rw.state != refusing {
+		rw.ResponseWriter.WriteHeader(status)
+	}
+}
+
+// decide picks the writer's state; first holds the start of the body when
+// the header did not say what the body is (net/http sniffs it too).
+func (rw *responseWriter) decide(first []byte) {
+	hdr := rw.Header()
+	if _, ok := hdr["Content-Type"]; !ok && len(first) > 0 && hdr.Get("Content-Encoding") == "" {
+		hdr.Set("Content-Type", http.DetectContentType(first))
+	}
+	if !injectable(rw.status, hdr) {
+		rw.state = passing
+		return
+	}
+	ticket, err := rw.h.ticket(rw.req.Context())
+	if err != nil {
+		if rw.h.failClosed {
+			rw.state = refusing
+			rw.cause = err
+			// Caddy answers the error with this header map: what described
+			// the dropped body must not describe the error response.
+			for _, k := range representationHeaders {
+				delete(hdr, k)
+			}
+			return
+		}
+		rw.state = passing // served unmodified; the store has logged the cause
+		return
+	}
+	rw.url = rw.h.appendPageURL(rw.url[:0], rw.req)
+	rw.block = rw.h.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), cspNonce(hdr))
+	// The body changes: its length and byte ranges are no longer known, and
+	// the validator may only claim semantic equivalence from now on.
+	hdr.Del("Content-Length")
+	hdr.Del("Accept-Ranges")
+	if etag := hdr.Get("Etag"); strings.HasPrefix(etag, `"`) {
+		hdr.Set("Etag", "W/"+etag)
+	}
+	rw.state = injecting
+	rw.injector = inject.NewWriter(writerOnly{rw.ResponseWriter}, rw.block, rw.h.mode)
+}
+
+// Write streams p according to the decision made at the header.
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	if rw.state == undecided {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		rw.status = http.StatusOK
+		rw.decide(p)
+		if rw.state != refusing {
+			rw.ResponseWriter.WriteHeader(http.StatusOK)
+		}
+	}
+	switch rw.state {
+	case injecting:
+		return rw.injector.Write(p)
+	case refusing:
+		return 0, errRefused
+	default:
+		return rw.ResponseWriter.Write(p)
+	}
+}
+
+// ReadFrom keeps file_server's sendfile path for responses that pass
+// through and routes the others through Write, where injection happens.
+func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := rw.ResponseWriter.(io.ReaderFrom); ok && rw.state == passing {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{rw}, r)
+}
+
+// FlushError writes the bytes the injector holds back before flushing, so a
+// streaming upstream (long poll, chunked HTML) is never held back.
+func (rw *responseWriter) FlushError() error {
+	if rw.state == undecided {
+		rw.WriteHeader(http.StatusOK)
+	}
+	switch rw.state {
+	case refusing:
+		return nil
+	case injecting:
+		if err := rw.injector.Flush(); err != nil {
+			return err
+		}
+	}
+	return http.NewResponseController(rw.ResponseWriter).Flush()
+}
+
+// Flush implements http.Flusher for handlers that assert it directly.
+func (rw *responseWriter) Flush() { _ = rw.FlushError() }
+
+// finish completes the response after the next handler returned: the
+// injector writes what it held and, when no closing tag came, the block
+// at the end. On a refused page it yields the error Caddy answers with,
+// which wins over whatever the next handler made of errRefused.
+func (rw *responseWriter) finish(nextErr error) error {
+	if rw.hadAcceptEncoding {
+		rw.req.Header["Accept-Encoding"] = rw.acceptEncoding
+	} else {
+		delete(rw.req.Header, "Accept-Encoding")
+	}
+	switch rw.state {
+	case injecting:
+		if err := rw.injector.Close(); nextErr == nil {
+			return err
+		}
+	case refusing:
+		return caddyhttp.Error(http.StatusServiceUnavailable, rw.cause)
+	}
+	return nextErr
+}
+
+var representationHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding",
+	"Etag", "Last-Modified", "Accept-Ranges", "Content-Range"}
+
+// writerOnly hides ReadFrom so io.Copy does not recurse into it.
+type writerOnly struct{ io.Writer }
+
+// injectable reports whether a response is a full 2xx HTML body in a form
+// the injector can read.
+func injectable(status int, hdr http.Header) bool {
+	if status < 200 || status > 299 || status == http.StatusNoContent ||
+		status == http.StatusResetContent || status == http.StatusPartialContent {
+		return false
+	}
+	if ce := hdr.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return false // rewriting compressed bytes would corrupt them
+	}
+	if hdr.Get("Content-Range") != "" {
+		return false
+	}
+	return isHTML(hdr.Get("Content-Type"))
+}
+
+func isHTML(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	return strings.EqualFold(ct, "text/html") || strings.EqualFold(ct, "application/xhtml+xml")
+}
+
+// eligibleRequest leaves alone requests whose responses never carry a page:
+// HEAD has no body, an upgrade hands the connection over, CONNECT tunnels.
+func eligibleRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return false
+	}
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	return true
+}
+
+// identityOnly is shared by all requests; the full slice expression makes
+// an append by a later handler copy instead of writing into it.
+var identityOnly = []string{"identity"}[:1:1]
+
+// ticket bounds the wait for WeChat by the configured timeout.
+func (h *Handler) ticket(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
+	defer cancel()
+	return h.store.Ticket(ctx)
+}
+
+// Interface guards
+var (
+	_ http.ResponseWriter = (*responseWriter)(nil)
+	_ io.ReaderFrom       = (*responseWriter)(nil)
+	_ http.Flusher        = (*responseWriter)(nil)
+)

@@ -1,0 +1,29 @@
+// Package jssdk is the caddy-wechat-jssdk plugin: import it (xcaddy build
+// --with github.com/caddy-wechat/jssdk) and Caddy gains the wechat_jssdk
+// handler, which injects a correctly signed WeChat JS-SDK wx.config into
+// the HTML pages it serves or proxies, and wechat_sandbox, an offline
+// stand-in for the WeChat API for demos and tests.
+package jssdk
+
+import (
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/caddy-wechat/jssdk/caddymodule"
+	"github.com/caddy-wechat/jssdk/caddymodule/sandbox"
+)
+
+func init() {
+	caddy.RegisterModule(caddymodule.Handler{})
+	caddy.RegisterModule(sandbox.Handler{})
+
+	httpcaddyfile.RegisterHandlerDirective("wechat_jssdk", caddymodule.ParseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("wechat_sandbox", sandbox.ParseCaddyfile)
+
+	// Inside encode, so what it injects is compressed with the page, and
+	// outside templates and the responders, whose output it rewrites.
+	httpcaddyfile.RegisterDirectiveOrder("wechat_jssdk", httpcaddyfile.Before, "templates")
+	// A responder: ahead of respond and file_server so a catch-all site
+	// block can put the sandbox under a path matcher.
+	httpcaddyfile.RegisterDirectiveOrder("wechat_sandbox", httpcaddyfile.Before, "respond")
+}
