@@ -1,0 +1,52 @@
+// Package credential keeps one WeChat app's jsapi_ticket (and the access
+// token it is fetched with) ready for the page handlers, which ask for it on
+// every injected page through Store.Ticket.
+//
+// # The life of a credential
+//
+// A token or ticket is fetched from a Source (in production a *wechat.App)
+// and put in a ristretto cache, the L1, together with four instants computed
+// on the store's clock (Config.Now) when the fetch started:
+//
+//	obtainedAt ──── refreshAt ──────────── usableUntil ── expiresAt
+//	            3/4 of the usable life      margin before  WeChat's expires_in
+//
+// Validity is judged on read with that clock, not with ristretto's TTL, which
+// runs on the real clock and only backs it up; so tests can move time.
+//
+// Why a margin: WeChat counts expires_in from when it answered, the page we
+// sign is verified by the browser a little later, and WeChat rotates stable
+// tokens about five minutes before they expire. A credential is therefore
+// used only until min(5 min, expires_in/10) before its end; the tenth covers
+// stable tokens that arrive with an expires_in as low as about 300 s.
+//
+// Why refresh ahead: past refreshAt, Ticket still answers from the cache at
+// once and starts a single background refresh. Steady traffic never waits for
+// WeChat; only a cold cache (or one left idle past usableUntil) makes callers
+// wait, and then all of them share one upstream round trip (singleflight).
+// Each waiting caller gives up at its own context's deadline while the shared
+// fetch goes on, detached, bounded by Config.FetchTimeout per upstream call,
+// and fills the cache for the next caller.
+//
+// Why an invalid-token dance: a ticket call answered with 40001/40014/42001
+// means the cached token is no longer good (another service may have fetched
+// a classic token, or WeChat rotated it). The store drops it, fetches one
+// more token and retries the ticket: one refetch per rejection, never a loop.
+// stable_token may hand back the very token just rejected; only then, and at
+// most once per 30 s (WeChat allows 20 a day, 30 s apart), the token is
+// fetched with force_refresh.
+//
+// Why backoff per class: hammering WeChat helps nobody and burns quota.
+// Transient failures (system busy, network, timeouts, 5xx) back off
+// exponentially from 1 s to 60 s with jitter; quota errors wait for their
+// window (60 s for the per-minute 45011, 10 min for the daily 45009);
+// configuration errors (bad appid/secret, IP not whitelisted…) need an
+// operator and are retried every 5 min. During a backoff window Ticket makes
+// no upstream call: it serves a credential that WeChat still considers valid
+// (past the margin but before expiresAt) and counts it as served stale, or
+// fails at once with an error wrapping ErrUnavailable and the cause. The page
+// handler then serves the page unmodified rather than block it on WeChat.
+//
+// Each cause is logged once (a new class or errcode logs again), recovery is
+// logged once at Info, and no credential or secret is ever logged.
+package credential

@@ -1,0 +1,78 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Ticket returns a jsapi_ticket to sign a page with. It is the hot path,
+// called for every injected page: with a usable ticket cached it costs a
+// cache read and no allocation, and past refreshAt it also starts one
+// background refresh. Otherwise it waits for the shared fetch until ctx is
+// done, or fails at once during a backoff window; in both cases it falls back
+// to a ticket WeChat still accepts, if there is one. Errors wrap
+// ErrUnavailable and their cause.
+func (s *Store) Ticket(ctx context.Context) (string, error) {
+	if s.closed.Load() {
+		return "", errClosed
+	}
+	now := s.now()
+	if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.usableUntil) {
+		if !now.Before(e.refreshAt) {
+			s.refreshAhead(now)
+		}
+		return e.value, nil
+	}
+	return s.ticketSlow(ctx, now)
+}
+
+// refreshAhead starts a background refresh unless one is running or the
+// store is backing off.
+func (s *Store) refreshAhead(now time.Time) {
+	if s.inBackoff(now) || !s.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	if !s.enter() {
+		s.refreshing.Store(false)
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		defer s.refreshing.Store(false)
+		// The result lands in the cache; failures are logged and counted
+		// by the flight.
+		_, _, _ = s.group.Do(flightTicket, s.flight)
+	}()
+}
+
+// ticketSlow runs when no usable ticket is cached.
+func (s *Store) ticketSlow(ctx context.Context, now time.Time) (string, error) {
+	if s.inBackoff(now) {
+		return s.serveStale(now, s.backoffError(now))
+	}
+	ch := s.group.DoChan(flightTicket, s.flight)
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return s.serveStale(s.now(), r.Err)
+		}
+		return r.Val.(string), nil
+	case <-ctx.Done():
+		// The flight goes on without us and fills the cache for the next
+		// caller.
+		return s.serveStale(s.now(), fmt.Errorf("%w: gave up waiting for WeChat: %w", ErrUnavailable, ctx.Err()))
+	}
+}
+
+// serveStale returns a cached ticket that is past its margin but that
+// WeChat still accepts, or err when there is none.
+func (s *Store) serveStale(now time.Time, err error) (string, error) {
+	if !s.closed.Load() {
+		if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.expiresAt) {
+			s.counts.servedStale.Add(1)
+			return e.value, nil
+		}
+	}
+	return "", err
+}
