@@ -54,7 +54,7 @@ func globalOptions(extra string) string {
 
 // sandboxSite is a site block running the sandbox for testAppID.
 const sandboxSite = `
-http://` + sandAddr + ` {
+http://` + sandAddr + `, http://127.0.0.1:9081 {
 	wechat_sandbox {
 		app_id     ` + testAppID + `
 		app_secret ` + testSecret + `

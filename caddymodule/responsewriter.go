@@ -39,6 +39,7 @@ type responseWriter struct {
 	state    writerState
 	status   int
 	injector *inject.Writer
+	first    firstWrite
 	cause    error // why a page was refused (on_error fail)
 	block    []byte
 	url      []byte
@@ -69,14 +70,17 @@ func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.ResponseWrite
 
 // release returns the writer to the pool; nothing request-specific survives.
 func (rw *responseWriter) release() {
-	block, u := rw.block[:0], rw.url[:0]
+	block, u, first := rw.block[:0], rw.url[:0], rw.first.buf[:0]
 	if cap(block) > 64<<10 {
 		block = nil // a huge URL must not pin memory in the pool
 	}
 	if cap(u) > 16<<10 {
 		u = nil
 	}
-	*rw = responseWriter{block: block, url: u}
+	if cap(first) > 64<<10 {
+		first = nil
+	}
+	*rw = responseWriter{block: block, url: u, first: firstWrite{buf: first}}
 	writerPool.Put(rw)
 }
 
@@ -133,7 +137,8 @@ func (rw *responseWriter) decide(first []byte) {
 		hdr.Set("Etag", "W/"+etag)
 	}
 	rw.state = injecting
-	rw.injector = inject.NewWriter(writerOnly{rw.ResponseWriter}, rw.block, rw.h.mode)
+	rw.first = firstWrite{w: writerOnly{rw.ResponseWriter}, buf: rw.first.buf[:0]}
+	rw.injector = inject.NewWriter(&rw.first, rw.block, rw.h.mode)
 }
 
 // Write streams p according to the decision made at the header.
@@ -180,6 +185,9 @@ func (rw *responseWriter) FlushError() error {
 		if err := rw.injector.Flush(); err != nil {
 			return err
 		}
+		if err := rw.first.flush(); err != nil {
+			return err
+		}
 	}
 	return http.NewResponseController(rw.ResponseWriter).Flush()
 }
@@ -199,7 +207,11 @@ func (rw *responseWriter) finish(nextErr error) error {
 	}
 	switch rw.state {
 	case injecting:
-		if err := rw.injector.Close(); nextErr == nil {
+		err := rw.injector.Close()
+		if ferr := rw.first.flush(); err == nil {
+			err = ferr
+		}
+		if nextErr == nil {
 			return err
 		}
 	case refusing:

@@ -1,0 +1,23 @@
+package sandbox
+
+import "net/http"
+
+// serveStats handles GET /sandbox/stats: calls per endpoint since the
+// state was created or last reset.
+func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
+	if !requireMethod(w, r, http.MethodGet) {
+		return
+	}
+	writeJSON(w, http.StatusOK, h.state.snapshot())
+}
+
+// serveReset handles POST /sandbox/reset: it forgets every issued token
+// and ticket, the counters and the pending faults, so that tests sharing
+// one sandbox start from the same place.
+func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
+	if !requireMethod(w, r, http.MethodPost) {
+		return
+	}
+	h.state.reset()
+	writeJSON(w, http.StatusOK, controlReply{OK: true})
+}

@@ -1,0 +1,99 @@
+// Package sandbox implements wechat_sandbox, a Caddy HTTP handler that
+// emulates the WeChat credential API offline, for the demo and for tests.
+//
+// It is NOT for production. It issues random tokens to whoever knows the
+// configured app ID and secret, keeps everything in memory, and has
+// unauthenticated control endpoints that reset it and inject failures.
+//
+// # Configuration
+//
+//	wechat_sandbox [<matcher>] {
+//		app_id     wx0123456789abcdef   # required
+//		app_secret {env.WECHAT_SECRET}  # required; {env.*}/{file.*} resolved at provision
+//		token_ttl  2h                   # lifetime of tokens and tickets (default 2h)
+//		latency    50ms                 # delay before every /cgi-bin answer (default 0)
+//	}
+//
+// The handler answers every request it receives; a path it does not know
+// gets HTTP 404 with {"errcode":40066,"errmsg":"invalid url rid: …"}.
+// Issued tokens, tickets, counters and pending faults are shared by every
+// handler with the same app_id and survive config reloads.
+//
+// # WeChat endpoints
+//
+// As at WeChat, errors come as HTTP 200 with {"errcode":N,"errmsg":"… rid: …"}.
+//
+// GET /cgi-bin/token issues a new classic access token on every call; the
+// previous one stays valid for 5 more minutes (or until its own expiry):
+//
+//	GET /cgi-bin/token?grant_type=client_credential&appid=wx0123456789abcdef&secret=S
+//	→ {"access_token":"…","expires_in":7200}
+//
+// POST /cgi-bin/stable_token returns the same stable token while it is
+// valid, with the seconds it has left; force_refresh issues a new one and
+// leaves the old one 5 more minutes. Stable and classic tokens are separate:
+//
+//	POST /cgi-bin/stable_token
+//	{"grant_type":"client_credential","appid":"wx0123456789abcdef","secret":"S","force_refresh":false}
+//	→ {"access_token":"…","expires_in":6931}
+//
+// GET /cgi-bin/ticket/getticket returns the same JS-API ticket while it is
+// valid and a new one after it expires; any valid token of either kind is
+// accepted:
+//
+//	GET /cgi-bin/ticket/getticket?access_token=TOKEN&type=jsapi
+//	→ {"errcode":0,"errmsg":"ok","ticket":"…","expires_in":7200}
+//
+// Error codes: 40002 wrong grant_type, 41002/40013 missing/wrong appid,
+// 41004/40125 missing/wrong secret, 47001 malformed stable_token body,
+// 41001 missing access_token, 40014 a string that is not shaped like a
+// token, 40001 a token the sandbox never issued, 42001 an expired or
+// superseded token, 40097 a type other than jsapi, 43001/43002 wrong method.
+//
+// # Control endpoints
+//
+// POST or GET /sandbox/verify checks a wx.config signature the way the
+// WeChat client does: sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=U")
+// in lowercase hex, for a currently valid ticket T of this sandbox. The
+// timestamp may be a JSON number or string; other wx.config fields are
+// ignored. It never reveals the ticket:
+//
+//	POST /sandbox/verify
+//	{"appId":"wx0123456789abcdef","timestamp":1414587457,"nonceStr":"Wm3WZYTPz0wzccnW",
+//	 "signature":"0f9de62fce790f9a083d5c99e95740ceb90c27ed","url":"http://mp.weixin.qq.com?params=value"}
+//	→ {"ok":true}
+//	GET /sandbox/verify?appId=…&timestamp=…&nonceStr=…&signature=…&url=ENCODED_URL
+//	→ {"ok":false,"errmsg":"invalid signature"}
+//
+// Other refusals: "invalid appid", "missing url", "url must not contain a
+// fragment", "no ticket issued" (no ticket is currently valid).
+//
+// GET /sandbox/stats counts calls per endpoint since start or reset,
+// failed and faulted calls included:
+//
+//	GET /sandbox/stats
+//	→ {"token":1,"stable_token":0,"getticket":3,"verify":2}
+//
+// POST /sandbox/fault makes the next times (default 1) calls to endpoint
+// ("token", "stable_token", "getticket" or "*" for all three) fail with
+// WeChat error errcode, or, when http_status is set, with that HTTP status
+// and a short text body. Faults queue up in order:
+//
+//	POST /sandbox/fault
+//	{"endpoint":"getticket","errcode":45009,"times":2}
+//	{"endpoint":"*","http_status":502}
+//	→ {"ok":true}
+//
+// POST /sandbox/reset forgets every issued token and ticket, the counters
+// and the pending faults:
+//
+//	POST /sandbox/reset
+//	→ {"ok":true}
+//
+// The control endpoints answer a bad request with a 4xx status and
+// {"ok":false,"errmsg":"…"}.
+//
+// Signatures are computed here with a few lines of crypto/sha1, not through
+// the sign package, so that a bug in one is caught by the other. Nothing
+// secret (app secret, tokens, tickets) is ever logged.
+package sandbox

@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// fault is a failure queued through POST /sandbox/fault: the next Times
+// calls to Endpoint answer ErrCode as WeChat would, or HTTPStatus with a
+// short text body when it is set. Its JSON form is the request body.
+type fault struct {
+	Endpoint   endpoint `json:"endpoint"`
+	ErrCode    int      `json:"errcode"`
+	HTTPStatus int      `json:"http_status"`
+	Times      int      `json:"times"`
+}
+
+// check validates f, defaulting Times to 1, and returns what is wrong.
+func (f *fault) check() string {
+	switch f.Endpoint {
+	case endpointToken, endpointStableToken, endpointTicket, endpointAny:
+	default:
+		return `endpoint must be one of "token", "stable_token", "getticket", "*"`
+	}
+	switch {
+	case f.Times < 0:
+		return "times must not be negative"
+	case f.HTTPStatus != 0 && (f.HTTPStatus < 200 || f.HTTPStatus > 599):
+		return "http_status must be between 200 and 599"
+	case f.HTTPStatus == 0 && f.ErrCode == 0:
+		return "errcode or http_status is required"
+	}
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	return ""
+}
+
+// answer writes the failure f stands for.
+func (f fault) answer(w http.ResponseWriter, _ *http.Request) {
+	if f.HTTPStatus != 0 {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(f.HTTPStatus)
+		_, _ = fmt.Fprintf(w, "wechat_sandbox: injected HTTP %d\n", f.HTTPStatus)
+		return
+	}
+	writeWeChatError(w, http.StatusOK, f.ErrCode)
+}
+
+// addFault queues f behind the faults already pending.
+func (s *state) addFault(f fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f)
+}
+
+// takeFault consumes one use of the oldest pending fault that applies to
+// ep, if any.
+func (s *state) takeFault(ep endpoint) (fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.faults {
+		f := &s.faults[i]
+		if f.Endpoint != ep && f.Endpoint != endpointAny {
+			continue
+		}
+		taken := *f
+		f.Times--
+		if f.Times == 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return taken, true
+	}
+	return fault{}, false
+}
+
+// serveFault handles POST /sandbox/fault.
+func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request) {
+	if !requireMethod(w, r, http.MethodPost) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
+		return
+	}
+	// Unknown fields are refused: a misspelt "http_status" would otherwise
+	// queue a different fault than the test meant.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var f fault
+	if err := dec.Decode(&f); err != nil {
+		writeControlError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return
+	}
+	if msg := f.check(); msg != "" {
+		writeControlError(w, http.StatusBadRequest, msg)
+		return
+	}
+	h.state.addFault(f)
+	writeJSON(w, http.StatusOK, controlReply{OK: true})
+}
