@@ -268,6 +268,9 @@ var identityOnly = []string{"identity"}[:1:1]
 
 // ticket bounds the wait for WeChat by the configured timeout.
 func (h *Handler) ticket(ctx context.Context) (string, error) {
+	if t, ok := h.store.Cached(); ok {
+		return t, nil // the common case, without a timer per page
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
 	defer cancel()
 	return h.store.Ticket(ctx)

@@ -18,13 +18,30 @@ func (s *Store) Ticket(ctx context.Context) (string, error) {
 		return "", errClosed
 	}
 	now := s.now()
+	if t, ok := s.cached(now); ok {
+		return t, nil
+	}
+	return s.ticketSlow(ctx, now)
+}
+
+// Cached returns the ticket when one is usable without waiting for WeChat
+// (starting a refresh ahead when one is due), so a caller can skip setting
+// up a deadline for the common case.
+func (s *Store) Cached() (string, bool) {
+	if s.closed.Load() {
+		return "", false
+	}
+	return s.cached(s.now())
+}
+
+func (s *Store) cached(now time.Time) (string, bool) {
 	if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.usableUntil) {
 		if !now.Before(e.refreshAt) {
 			s.refreshAhead(now)
 		}
-		return e.value, nil
+		return e.value, true
 	}
-	return s.ticketSlow(ctx, now)
+	return "", false
 }
 
 // refreshAhead starts a background refresh unless one is running or the

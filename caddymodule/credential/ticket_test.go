@@ -179,3 +179,23 @@ func TestMarginEndsUse(t *testing.T) {
 		h.src.wantCalls(t, 1, 2, 0)
 	})
 }
+
+func TestCachedNeverWaits(t *testing.T) {
+	h := newHarness(t, nil)
+	if v, ok := h.store.Cached(); ok || v != "" {
+		t.Fatalf("cold store: Cached() = %q, %v", v, ok)
+	}
+	h.src.wantCalls(t, 0, 0, 0) // Cached asks nobody
+	h.mustTicket(t, "TICKET-1-4b8e2d")
+	if v, ok := h.store.Cached(); !ok || v != "TICKET-1-4b8e2d" {
+		t.Errorf("warm store: Cached() = %q, %v", v, ok)
+	}
+	h.clock.Advance(lifetime) // past the margin: not usable
+	if _, ok := h.store.Cached(); ok {
+		t.Error("Cached() returns a ticket past its usable life")
+	}
+	h.store.Close()
+	if _, ok := h.store.Cached(); ok {
+		t.Error("Cached() after Close")
+	}
+}
