@@ -32,8 +32,7 @@ func TestDemoCaddyfile(t *testing.T) {
 			t.Fatalf("%s: status %d", target, resp.StatusCode)
 		}
 		c := injectedConfig(t, body)
-		// through the site's /sandbox/ proxy, as the demo page itself asks
-		if ok, msg := verifyAt(t, "http://localhost:8080", c, "http://localhost:8080"+target); !ok {
+		if ok, msg := verifyAt(t, "http://localhost:8081", c, "http://localhost:8080"+target); !ok {
 			t.Errorf("%s: the sandbox rejects the demo's signature: %s", target, msg)
 		}
 	}

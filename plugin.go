@@ -17,7 +17,7 @@ func init() {
 	caddy.RegisterModule(caddymodule.Handler{})
 	caddy.RegisterModule(sandbox.Handler{})
 
-	httpcaddyfile.RegisterHandlerDirective("wechat_jssdk", caddymodule.ParseCaddyfile)
+	httpcaddyfile.RegisterDirective("wechat_jssdk", caddymodule.ParseDirective)
 	httpcaddyfile.RegisterHandlerDirective("wechat_sandbox", sandbox.ParseCaddyfile)
 
 	// Inside encode, so what it injects is compressed with the page, and

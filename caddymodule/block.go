@@ -24,27 +24,27 @@ var bootJS string
 // blockTemplate holds everything of the injected block that does not change
 // per request, so that a page costs one nonce, one SHA-1 and a few appends.
 type blockTemplate struct {
-	appID  string
-	head   string // <script id=… type=application/json>{"debug":…,"appId":"…","timestamp":
-	middle string // ,"jsApiList":[…],"openTagList":[…],"url":
-	boot   string // }</script><script>…</script>: the rest after the URL
+	jsonHead string // {"debug":…,"appId":"…","timestamp":
+	jsonTail string // ,"jsApiList":[…],"openTagList":[…],"url":
+	boot     string // }</script><script>…</script>: the rest after the URL
 	// the same as boot, split where the page's CSP nonce attribute goes
 	bootNoncePre, bootNoncePost string
 }
+
+const scriptOpen = `<script id="wechat-jssdk-config" type="application/json">`
 
 // whitespace between statements is kept readable in boot.js and folded here.
 var jsIndent = regexp.MustCompile(`\n\t*`)
 
 func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	var t blockTemplate
-	t.appID = h.AppID
 	var b []byte
-	b = append(b, `<script id="wechat-jssdk-config" type="application/json">{"debug":`...)
+	b = append(b, `{"debug":`...)
 	b = strconv.AppendBool(b, h.Debug)
 	b = append(b, `,"appId":`...)
 	b = appendJSONString(b, h.AppID)
 	b = append(b, `,"timestamp":`...)
-	t.head = string(b)
+	t.jsonHead = string(b)
 
 	b = b[:0]
 	b = append(b, `,"jsApiList":`...)
@@ -52,13 +52,9 @@ func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	b = append(b, `,"openTagList":`...)
 	b = appendJSONList(b, h.OpenTagList)
 	b = append(b, `,"url":`...)
-	t.middle = string(b)
+	t.jsonTail = string(b)
 
-	sdk := "null"
-	if h.SDKURL != sdkOff {
-		sdk = string(appendJSONString(nil, h.SDKURL))
-	}
-	js := strings.ReplaceAll(bootJS, "SDK_URL", sdk)
+	js := strings.NewReplacer("SDK_URL", jsLiteral(h.SDKURL), "CONFIG_ENDPOINT", jsLiteral(h.ConfigEndpoint)).Replace(bootJS)
 	js = strings.TrimSpace(jsIndent.ReplaceAllString(js, "\n"))
 	if strings.Contains(strings.ToLower(js), "</script") {
 		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
@@ -67,6 +63,15 @@ func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	t.bootNoncePre = `}</script><script id="wechat-jssdk-boot" nonce="`
 	t.bootNoncePost = `">` + js + "</script>"
 	return t, nil
+}
+
+// jsLiteral is s as a JavaScript string literal safe in HTML, or null when
+// the option is empty or off.
+func jsLiteral(s string) string {
+	if s == "" || s == sdkOff {
+		return "null"
+	}
+	return string(appendJSONString(nil, s))
 }
 
 func appendJSONList(dst []byte, list []string) []byte {
@@ -84,12 +89,26 @@ func appendJSONList(dst []byte, list []string) []byte {
 // cspNonce, when not empty, is the page's CSP script nonce (already checked
 // to be base64 characters only).
 func (t *blockTemplate) appendBlock(dst []byte, ticket, pageURL string, now time.Time, cspNonce string) []byte {
+	// Grow once: the nonce is read back from dst while the signature is
+	// appended, so dst must not move in between.
+	dst = slices.Grow(dst, len(scriptOpen)+len(t.jsonHead)+len(t.jsonTail)+len(t.bootNoncePre)+
+		len(t.bootNoncePost)+len(cspNonce)+6*len(pageURL)+128)
+	dst = append(dst, scriptOpen...)
+	dst = t.appendConfig(dst, ticket, pageURL, now)
+	if cspNonce == "" {
+		return append(dst, t.boot...)
+	}
+	dst = append(dst, t.bootNoncePre...)
+	dst = append(dst, cspNonce...)
+	return append(dst, t.bootNoncePost...)
+}
+
+// appendConfig appends the wx.config object for pageURL without its closing
+// brace (the boot part or the caller closes it).
+func (t *blockTemplate) appendConfig(dst []byte, ticket, pageURL string, now time.Time) []byte {
 	ts := now.Unix()
-	// Grow once: the nonce is read back from dst below, so dst must not move
-	// while the signature is appended.
-	dst = slices.Grow(dst, len(t.head)+len(t.middle)+len(t.bootNoncePre)+len(t.bootNoncePost)+
-		len(cspNonce)+6*len(pageURL)+128)
-	dst = append(dst, t.head...)
+	dst = slices.Grow(dst, len(t.jsonHead)+len(t.jsonTail)+6*len(pageURL)+128)
+	dst = append(dst, t.jsonHead...)
 	dst = strconv.AppendInt(dst, ts, 10)
 	dst = append(dst, `,"nonceStr":"`...)
 	n := len(dst)
@@ -98,12 +117,6 @@ func (t *blockTemplate) appendBlock(dst []byte, ticket, pageURL string, now time
 	dst = append(dst, `","signature":"`...)
 	dst = sign.AppendJSSDK(dst, ticket, bytesString(nonce), ts, pageURL)
 	dst = append(dst, '"')
-	dst = append(dst, t.middle...)
-	dst = appendJSONString(dst, pageURL)
-	if cspNonce == "" {
-		return append(dst, t.boot...)
-	}
-	dst = append(dst, t.bootNoncePre...)
-	dst = append(dst, cspNonce...)
-	return append(dst, t.bootNoncePost...)
+	dst = append(dst, t.jsonTail...)
+	return appendJSONString(dst, pageURL)
 }

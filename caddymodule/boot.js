@@ -1,19 +1,80 @@
 (function (w, d) {
 	// ES5 only: this runs in old Android WebViews.
 	var el = d.getElementById("wechat-jssdk-config");
-	if (!el) return;
+	if (!el || w.__wechatJSSDK) return;
 	var c;
 	try { c = JSON.parse(el.textContent || el.innerHTML); } catch (e) { return; }
-	var me = d.currentScript, done = false, loading = false;
-	function configure() {
-		if (done) return true;
+	var me = d.currentScript, ep = CONFIG_ENDPOINT, state = {config: c, configured: false};
+	w.__wechatJSSDK = state;
+	// iOS WeChat checks the signature against the URL the page was first
+	// loaded with, so the landing signature stays right there; Android and
+	// the others check the current URL, which a history-mode router changes.
+	var ua = w.navigator.userAgent;
+	var ios = /MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/i.test(ua);
+	var signed = c.url, seq = 0, loading = false, hooked = false;
+	function emit(name, detail) {
+		var e;
+		try { e = new CustomEvent(name, {detail: detail}); } catch (x) {
+			e = d.createEvent("CustomEvent");
+			e.initCustomEvent(name, false, false, detail);
+		}
+		w.dispatchEvent(e);
+	}
+	function sdk() {
 		var wx = w.wx || w.jWeixin;
-		if (!wx || typeof wx.config !== "function") return false;
-		done = true;
+		return wx && typeof wx.config === "function" ? wx : null;
+	}
+	function apply(wx, o) {
+		if (!hooked) {
+			hooked = true;
+			if (typeof wx.ready === "function") wx.ready(function () { emit("wechat-jssdk:ready", {url: signed}); });
+			if (typeof wx.error === "function") wx.error(function (err) { emit("wechat-jssdk:error", err); });
+		}
 		try {
-			wx.config({debug: c.debug, appId: c.appId, timestamp: c.timestamp, nonceStr: c.nonceStr,
-				signature: c.signature, jsApiList: c.jsApiList, openTagList: c.openTagList});
+			wx.config({debug: o.debug, appId: o.appId, timestamp: o.timestamp, nonceStr: o.nonceStr,
+				signature: o.signature, jsApiList: o.jsApiList, openTagList: o.openTagList});
 		} catch (e) {}
+	}
+	function here() { return w.location.href.split("#")[0]; }
+	function resign() {
+		var url = here();
+		if (url === signed) return;
+		var my = ++seq, x = new XMLHttpRequest();
+		x.open("GET", ep + "?url=" + encodeURIComponent(url));
+		x.onload = function () {
+			if (my !== seq || x.status !== 200) return;
+			var o;
+			try { o = JSON.parse(x.responseText); } catch (e) { return; }
+			signed = o.url || url;
+			state.config = o;
+			var wx = sdk();
+			if (wx) apply(wx, o);
+		};
+		x.send();
+	}
+	function watch() {
+		if (!ep || ios) return;
+		var h = w.history;
+		function wrap(name) {
+			var orig = h[name];
+			if (typeof orig !== "function") return;
+			h[name] = function () {
+				var r = orig.apply(this, arguments);
+				resign();
+				return r;
+			};
+		}
+		wrap("pushState");
+		wrap("replaceState");
+		w.addEventListener("popstate", resign);
+	}
+	function configure() {
+		if (state.configured) return true;
+		var wx = sdk();
+		if (!wx) return false;
+		state.configured = true;
+		apply(wx, c);
+		watch();
 		return true;
 	}
 	function load() {

@@ -1,11 +1,46 @@
 package caddymodule
 
 import (
+	"encoding/json"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
+
+// ParseDirective turns the wechat_jssdk directive into its route. It is
+// RegisterHandlerDirective's work plus one thing: when config_endpoint is
+// set, the route also matches that path, so the endpoint answers even when
+// the operator's matcher (wechat_jssdk /pay/* …) does not cover it.
+func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler, err := ParseCaddyfile(h)
+	if err != nil {
+		return nil, err
+	}
+	routes := h.NewRoute(matcherSet, handler)
+	ep := handler.(*Handler).ConfigEndpoint
+	if matcherSet == nil || ep == "" {
+		return routes, nil
+	}
+	// Matched on the path as it arrived: a rewrite ahead of this directive
+	// (try_files … /index.html for an SPA) would hide it from a path matcher.
+	vars, _ := json.Marshal(map[string][]string{"{http.request.orig_uri.path}": {ep}})
+	for i, v := range routes {
+		if route, ok := v.Value.(caddyhttp.Route); ok {
+			route.MatcherSetsRaw = append(route.MatcherSetsRaw, caddy.ModuleMap{"vars": vars})
+			routes[i].Value = route
+		}
+	}
+	return routes, nil
+}
 
 // ParseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
@@ -22,6 +57,7 @@ import (
 //		public_origin <scheme://host[:port]>
 //		on_error      pass|fail
 //		timeout       <duration>
+//		config_endpoint <path>
 //	}
 func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	var m Handler
@@ -40,7 +76,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		opt := d.Val()
 		switch opt {
 		case "app_id", "app_secret", "api_base", "token_source", "sdk_url",
-			"inject", "public_origin", "on_error":
+			"inject", "public_origin", "on_error", "config_endpoint":
 			v, err := singleArg(d, opt)
 			if err != nil {
 				return err
@@ -97,6 +133,8 @@ func (h *Handler) stringField(opt string) *string {
 		return &h.Inject
 	case "public_origin":
 		return &h.PublicOrigin
+	case "config_endpoint":
+		return &h.ConfigEndpoint
 	default: // "on_error"; the caller switches on the same names
 		return &h.OnError
 	}

@@ -122,6 +122,10 @@ func (h *Handler) Validate() error {
 		}
 		h.origin = o
 	}
+	if h.ConfigEndpoint != "" && (!strings.HasPrefix(h.ConfigEndpoint, "/") ||
+		strings.ContainsAny(h.ConfigEndpoint, "?#*{} \t") || !validPathChars(h.ConfigEndpoint)) {
+		return fmt.Errorf("wechat_jssdk: config_endpoint: %q is not a plain absolute path", h.ConfigEndpoint)
+	}
 	if h.Timeout < 0 {
 		return fmt.Errorf("wechat_jssdk: timeout: %s is negative", time.Duration(h.Timeout))
 	}
@@ -157,6 +161,18 @@ func validListName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPathChars accepts the URL path characters a route can name without
+// escaping, so the path reaches the boot script and matchers unchanged.
+func validPathChars(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\' || c == '%' {
 			return false
 		}
 	}

@@ -63,6 +63,13 @@ type Handler struct {
 	// serves it unmodified; "fail" answers 503 instead.
 	OnError string `json:"on_error,omitempty"`
 
+	// A path (e.g. /.well-known/wechat-jssdk/config) where GET ?url=<page
+	// URL> answers the page's wx.config as JSON, for frontends that call
+	// wx.config themselves and for the boot script, which re-signs after a
+	// history-mode router changes the URL. It is answered even where the
+	// directive's matcher does not reach. Off by default.
+	ConfigEndpoint string `json:"config_endpoint,omitempty"`
+
 	// The longest a page waits for WeChat (token and ticket together) on a
 	// cold cache. Default: 5s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
@@ -130,6 +137,10 @@ func (h *Handler) Cleanup() error {
 // ServeHTTP wraps the response writer so that a 2xx HTML response gets the
 // block; every other response streams through untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.ConfigEndpoint != "" && originalPath(r) == h.ConfigEndpoint {
+		h.serveConfig(w, r)
+		return nil
+	}
 	if !eligibleRequest(r) {
 		return next.ServeHTTP(w, r)
 	}

@@ -74,6 +74,16 @@ func requestTarget(r *http.Request) string {
 	return uri
 }
 
+// originalPath is the request's path as it arrived: the config endpoint is
+// a virtual path that an SPA fallback (try_files … /index.html) would
+// otherwise have rewritten away before this handler runs.
+func originalPath(r *http.Request) string {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		return orig.URL.Path
+	}
+	return r.URL.Path
+}
+
 // firstHeaderValue returns the first comma-separated element of the first
 // header line: the value the outermost proxy set.
 func firstHeaderValue(h http.Header, name string) string {

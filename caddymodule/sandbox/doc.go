@@ -90,6 +90,19 @@
 //	POST /sandbox/reset
 //	→ {"ok":true}
 //
+// GET /sandbox/jweixin.js serves a stub of WeChat's jweixin script for
+// browsers: point wechat_jssdk's sdk_url at it. Its wx.config sends the
+// config and the URL WeChat's client would check — location.href without
+// the fragment, or, when the user agent is iOS WeChat (MicroMessenger on
+// iPhone/iPad/iPod), the URL the page was first loaded with — to
+// /sandbox/verify, then runs the wx.ready or wx.error callbacks (with
+// errMsg "config:invalid signature" and the like). Every successful config
+// runs the ready callbacks again. API calls (checkJsApi, getNetworkType,
+// updateAppMessageShareData, …) succeed only while the last config is
+// valid for the URL checked at that moment. window.__wechatSandbox exposes
+// counts and a log for tests. The /sandbox/ calls allow any origin (CORS),
+// since the stub runs on the site's origin.
+//
 // The control endpoints answer a bad request with a 4xx status and
 // {"ok":false,"errmsg":"…"}.
 //

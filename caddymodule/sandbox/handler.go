@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -151,12 +152,16 @@ const (
 	pathStats       = "/sandbox/stats"
 	pathFault       = "/sandbox/fault"
 	pathReset       = "/sandbox/reset"
+	pathJweixin     = "/sandbox/jweixin.js"
 )
 
 // ServeHTTP answers r. The handler is terminal: next is never called, so
 // that a request for a path the sandbox does not know gets WeChat's
 // "invalid url" instead of whatever comes after it in the route.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if strings.HasPrefix(r.URL.Path, "/sandbox/") && allowCrossOrigin(w, r) {
+		return nil
+	}
 	switch r.URL.Path {
 	case pathToken:
 		h.serveCGI(w, r, endpointToken, h.serveToken)
@@ -173,6 +178,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveFault(w, r)
 	case pathReset:
 		h.serveReset(w, r)
+	case pathJweixin:
+		h.serveJweixin(w, r)
 	default:
 		writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
 	}

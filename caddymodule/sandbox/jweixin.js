@@ -1,0 +1,87 @@
+(function (w, d) {
+	// The wechat_sandbox stand-in for WeChat's jweixin: the same wx object,
+	// checked the way WeChat's client checks it. ES5, like the real one.
+	var sandbox = SANDBOX_ORIGIN;
+	// iOS WeChat checks signatures against the URL the page was first
+	// loaded with; Android and others against the current one.
+	var landing = w.location.href.split("#")[0];
+	var ua = w.navigator.userAgent;
+	var ios = /MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/i.test(ua);
+	var readyFns = [], errorFns = [];
+	var state = {ios: ios, landing: landing, configs: 0, ready: 0, errors: 0, valid: false, config: null, log: []};
+
+	function checkedURL() { return ios ? landing : w.location.href.split("#")[0]; }
+
+	function verify(cfg, url, done) {
+		var x = new XMLHttpRequest();
+		x.open("POST", sandbox + "/sandbox/verify");
+		// text/plain keeps it a simple cross-origin request (no preflight)
+		x.setRequestHeader("Content-Type", "text/plain");
+		x.onload = function () {
+			var r;
+			try { r = JSON.parse(x.responseText); } catch (e) { r = {ok: false, errmsg: "unreadable verify answer"}; }
+			done(r);
+		};
+		x.onerror = function () { done({ok: false, errmsg: "sandbox unreachable"}); };
+		x.send(JSON.stringify({appId: cfg.appId, timestamp: cfg.timestamp, nonceStr: cfg.nonceStr,
+			signature: cfg.signature, url: url}));
+	}
+
+	function each(fns, arg) {
+		for (var i = 0; i < fns.length; i++) {
+			try { fns[i](arg); } catch (e) { setTimeout(function () { throw e; }, 0); }
+		}
+	}
+
+	function callback(o, name, res) {
+		if (o && typeof o[name] === "function") o[name](res);
+		if (o && typeof o.complete === "function") o.complete(res);
+	}
+
+	// api returns a JS-SDK call that succeeds only while the last config
+	// is valid for the URL WeChat would check now.
+	function api(name) {
+		return function (o) {
+			var cfg = state.config;
+			if (!cfg) { callback(o, "fail", {errMsg: name + ":fail, the permission value is offline verifying"}); return; }
+			verify(cfg, checkedURL(), function (r) {
+				state.log.push({api: name, url: checkedURL(), ok: r.ok});
+				if (r.ok) callback(o, "success", {errMsg: name + ":ok"});
+				else callback(o, "fail", {errMsg: name + ":fail, invalid signature"});
+			});
+		};
+	}
+
+	var wx = {
+		config: function (cfg) {
+			state.configs++;
+			state.config = cfg;
+			state.valid = false;
+			var url = checkedURL();
+			verify(cfg, url, function (r) {
+				if (state.config !== cfg) return; // a newer config superseded this one
+				state.log.push({config: state.configs, url: url, ok: r.ok, errmsg: r.errmsg || ""});
+				if (r.ok) {
+					state.valid = true;
+					state.ready++;
+					each(readyFns);
+				} else {
+					state.errors++;
+					each(errorFns, {errMsg: "config:" + (r.errmsg || "invalid signature")});
+				}
+			});
+		},
+		ready: function (fn) {
+			readyFns.push(fn);
+			if (state.valid) { try { fn(); } catch (e) { setTimeout(function () { throw e; }, 0); } }
+		},
+		error: function (fn) { errorFns.push(fn); }
+	};
+	var apis = ["checkJsApi", "updateAppMessageShareData", "updateTimelineShareData", "onMenuShareAppMessage",
+		"onMenuShareTimeline", "getNetworkType", "getLocation", "openLocation", "scanQRCode", "chooseImage",
+		"previewImage", "hideMenuItems", "showMenuItems", "closeWindow"];
+	for (var i = 0; i < apis.length; i++) wx[apis[i]] = api(apis[i]);
+
+	w.wx = w.jWeixin = wx;
+	w.__wechatSandbox = state;
+})(window, document);
