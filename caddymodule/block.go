@@ -33,8 +33,12 @@ type blockTemplate struct {
 
 const scriptOpen = `<script id="wechat-jssdk-config" type="application/json">`
 
-// whitespace between statements is kept readable in boot.js and folded here.
-var jsIndent = regexp.MustCompile(`\n\t*`)
+// boot.js is written to be read; what goes into every page drops the
+// indentation and the whole-line comments.
+var (
+	jsIndent  = regexp.MustCompile(`\n\t*`)
+	jsComment = regexp.MustCompile(`(?m)^//.*\n`)
+)
 
 func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	var t blockTemplate
@@ -55,7 +59,7 @@ func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	t.jsonTail = string(b)
 
 	js := strings.NewReplacer("SDK_URL", jsLiteral(h.SDKURL), "CONFIG_ENDPOINT", jsLiteral(h.ConfigEndpoint)).Replace(bootJS)
-	js = strings.TrimSpace(jsIndent.ReplaceAllString(js, "\n"))
+	js = strings.TrimSpace(jsComment.ReplaceAllString(jsIndent.ReplaceAllString(js, "\n"), ""))
 	if strings.Contains(strings.ToLower(js), "</script") {
 		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
 	}
