@@ -114,6 +114,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("wechat_jssdk: unknown option %q", opt)
 		}
 	}
+	// So that caddy adapt, not only caddy run, reports a bad value.
+	if err := h.Validate(); err != nil {
+		return d.Err(err.Error())
+	}
 	return nil
 }
 

@@ -100,7 +100,9 @@ func (h *Handler) Validate() error {
 	default:
 		return fmt.Errorf("wechat_jssdk: token_source: %q is not stable or classic", h.TokenSource)
 	}
-	if h.SDKURL != "" && h.SDKURL != sdkOff && !strings.HasPrefix(h.SDKURL, "/") {
+	// A path on this site is fine; "//host/…" is another site without a
+	// scheme, checked as a URL (and refused).
+	if h.SDKURL != "" && h.SDKURL != sdkOff && !(strings.HasPrefix(h.SDKURL, "/") && !strings.HasPrefix(h.SDKURL, "//")) {
 		if err := checkHTTPURL(h.SDKURL, true); err != nil {
 			return fmt.Errorf("wechat_jssdk: sdk_url: %w (want an http(s) URL, a path, or off)", err)
 		}
@@ -129,10 +131,13 @@ func (h *Handler) Validate() error {
 	if h.Timeout < 0 {
 		return fmt.Errorf("wechat_jssdk: timeout: %s is negative", time.Duration(h.Timeout))
 	}
-	for _, list := range [][]string{h.JSAPIList, h.OpenTagList} {
-		for _, name := range list {
+	for _, list := range []struct {
+		opt   string
+		names []string
+	}{{"js_api_list", h.JSAPIList}, {"open_tag_list", h.OpenTagList}} {
+		for _, name := range list.names {
 			if !validListName(name) {
-				return fmt.Errorf("wechat_jssdk: %q is not a JS-SDK API or open tag name", name)
+				return fmt.Errorf("wechat_jssdk: %s: %q is not a JS-SDK API or open tag name", list.opt, name)
 			}
 		}
 	}
@@ -190,8 +195,12 @@ func checkHTTPURL(raw string, allowPath bool) error {
 	if u.Host == "" {
 		return fmt.Errorf("%q has no host", raw)
 	}
-	if u.User != nil || u.Fragment != "" || u.RawQuery != "" && !allowPath {
-		return fmt.Errorf("%q must not carry user info, a query or a fragment", raw)
+	if u.User != nil {
+		// the URL is not repeated: its user info may hold a password
+		return fmt.Errorf("a URL must not carry user info (%s://…@%s)", u.Scheme, u.Host)
+	}
+	if u.Fragment != "" || u.RawQuery != "" && !allowPath {
+		return fmt.Errorf("%q must not carry a query or a fragment", raw)
 	}
 	if !allowPath && u.Path != "" && u.Path != "/" {
 		return fmt.Errorf("%q must be an origin without a path", raw)

@@ -16,9 +16,12 @@ func cspNonce(hdr http.Header) string {
 		return ""
 	}
 	for _, name := range [...]string{"script-src-elem", "script-src", "default-src"} {
-		for _, policy := range policies {
-			if n, found := directiveNonce(policy, name); found {
-				return n
+		for _, line := range policies {
+			// A header line is a comma-separated list of policies.
+			for policy := range strings.SplitSeq(line, ",") {
+				if n, found := directiveNonce(policy, name); found {
+					return n
+				}
 			}
 		}
 	}

@@ -21,7 +21,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
 		return
 	}
-	raw := r.URL.Query().Get("url")
+	raw := originalQuery(r).Get("url")
 	if raw == "" {
 		writeJSONError(w, http.StatusBadRequest, "missing url parameter")
 		return

@@ -36,7 +36,7 @@ type Handler struct {
 	// JS-SDK APIs the page may call, passed to wx.config as jsApiList.
 	// Default: DefaultJSAPIList. An explicitly empty list is kept empty (for
 	// pages that only use open tags).
-	JSAPIList []string `json:"js_api_list,omitempty"`
+	JSAPIList []string `json:"js_api_list,omitzero"`
 
 	// Open tags (wx-open-launch-weapp, …) passed to wx.config as openTagList.
 	OpenTagList []string `json:"open_tag_list,omitempty"`

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -59,14 +60,14 @@ func appendRequestOrigin(dst []byte, r *http.Request) []byte {
 // (try_files, SPA fallbacks) change r.RequestURI, so it is read from the
 // request as it arrived.
 func requestTarget(r *http.Request) string {
-	uri := r.RequestURI
+	uri, u := r.RequestURI, r.URL
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.RequestURI != "" {
-		uri = orig.RequestURI
+		uri, u = orig.RequestURI, orig.URL
 	}
-	if uri == "" || uri[0] != '/' {
+	if (uri == "" || uri[0] != '/') && u != nil {
 		// absolute-form ("GET http://host/p HTTP/1.1") or a bare handler
 		// call in tests: the parsed URL holds the same path and query.
-		uri = r.URL.RequestURI()
+		uri = u.RequestURI()
 	}
 	if i := strings.IndexByte(uri, '#'); i >= 0 {
 		uri = uri[:i]
@@ -82,6 +83,15 @@ func originalPath(r *http.Request) string {
 		return orig.URL.Path
 	}
 	return r.URL.Path
+}
+
+// originalQuery is the query as it arrived, for the same reason as
+// originalPath: a rewrite may have replaced it.
+func originalQuery(r *http.Request) url.Values {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		return orig.URL.Query()
+	}
+	return r.URL.Query()
 }
 
 // firstHeaderValue returns the first comma-separated element of the first

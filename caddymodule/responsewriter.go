@@ -91,13 +91,27 @@ func (rw *responseWriter) WriteHeader(status int) {
 		rw.ResponseWriter.WriteHeader(status)
 		return
 	}
-	if rw.state != undecided {
+	if rw.state != undecided || rw.status != 0 {
 		return // like net/http, a second WriteHeader is ignored
 	}
 	rw.status = status
-	rw.decide(nil)
+	if _, typed := rw.Header()["Content-Type"]; !typed {
+		// net/http sends an untyped header with the first bytes of the
+		// body, sniffed for a type: so does this writer.
+		return
+	}
+	rw.commit(nil)
+}
+
+// commit decides on the held status (200 if none) and sends the header,
+// unless the page is refused.
+func (rw *responseWriter) commit(first []byte) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	rw.decide(first)
 	if rw.state != refusing {
-		rw.ResponseWriter.WriteHeader(status)
+		rw.ResponseWriter.WriteHeader(rw.status)
 	}
 }
 
@@ -147,11 +161,7 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		rw.status = http.StatusOK
-		rw.decide(p)
-		if rw.state != refusing {
-			rw.ResponseWriter.WriteHeader(http.StatusOK)
-		}
+		rw.commit(p)
 	}
 	switch rw.state {
 	case injecting:
@@ -176,7 +186,7 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 // streaming upstream (long poll, chunked HTML) is never held back.
 func (rw *responseWriter) FlushError() error {
 	if rw.state == undecided {
-		rw.WriteHeader(http.StatusOK)
+		rw.commit(nil)
 	}
 	switch rw.state {
 	case refusing:
@@ -204,6 +214,9 @@ func (rw *responseWriter) finish(nextErr error) error {
 		rw.req.Header["Accept-Encoding"] = rw.acceptEncoding
 	} else {
 		delete(rw.req.Header, "Accept-Encoding")
+	}
+	if rw.state == undecided && rw.status != 0 {
+		rw.commit(nil) // a status held for sniffing, and no body came
 	}
 	switch rw.state {
 	case injecting:
