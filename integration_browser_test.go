@@ -115,6 +115,9 @@ http://` + siteAddr + ` {
 	}
 	root * testdata/e2e
 	try_files {path} /spa/index.html
+	header /csp.html Content-Security-Policy "default-src 'self'; connect-src 'self' ` + sandURL + `"
+	header /csp-nonce.html Content-Security-Policy "script-src 'nonce-e2eNonce0123456789' 'strict-dynamic'; connect-src 'self' ` + sandURL + `"
+	header /gbk.html Content-Type "text/html; charset=gbk"
 	file_server
 }
 `
@@ -128,6 +131,9 @@ func TestBrowserStaticPages(t *testing.T) {
 		{"SDK loaded from sdk_url", "/pay.html"},
 		{"page loads jweixin at the end of body", "/own-sdk.html"},
 		{"script and non-ASCII in the query", "/pay.html?q=%3C/script%3E%3Cscript%3Ewindow.pwned=1%3C/script%3E&name=%E5%BE%AE%E4%BF%A1"},
+		{"strict CSP without a nonce: hash added", "/csp.html"},
+		{"CSP with a nonce and strict-dynamic", "/csp-nonce.html"},
+		{"GBK page", "/gbk.html?name=%E5%BE%AE%E4%BF%A1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dom, errs := browse(t, siteURL+tc.target, uaAndroidWeChat, "")
@@ -146,6 +152,9 @@ func TestBrowserStaticPages(t *testing.T) {
 			}
 			if strings.Contains(dom, "pwned") && !strings.Contains(dom, "window.pwned=1%3C") {
 				t.Errorf("query text reached the DOM unescaped")
+			}
+			if strings.HasPrefix(tc.target, "/gbk.html") && !strings.Contains(dom, "微信支付测试页") {
+				t.Errorf("the GBK page's own text was garbled by the injection:\n%s", dom)
 			}
 			if len(errs) > 0 {
 				t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))

@@ -29,6 +29,8 @@ type blockTemplate struct {
 	boot     string // }</script><script>…</script>: the rest after the URL
 	// the same as boot, split where the page's CSP nonce attribute goes
 	bootNoncePre, bootNoncePost string
+	// what a page's Content-Security-Policy must allow for the boot script
+	csp cspAllowance
 }
 
 const scriptOpen = `<script id="wechat-jssdk-config" type="application/json">`
@@ -63,6 +65,7 @@ func newBlockTemplate(h *Handler) (blockTemplate, error) {
 	if strings.Contains(strings.ToLower(js), "</script") {
 		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
 	}
+	t.csp = newCSPAllowance(h, js)
 	t.boot = `}</script><script id="wechat-jssdk-boot">` + js + "</script>"
 	t.bootNoncePre = `}</script><script id="wechat-jssdk-boot" nonce="`
 	t.bootNoncePost = `">` + js + "</script>"

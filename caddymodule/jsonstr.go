@@ -1,15 +1,23 @@
 package caddymodule
 
-import "unicode/utf8"
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string that is also safe inside an
-// HTML <script> element: <, > and & are escaped so "</script>" or "<!--"
-// in a URL cannot end or re-mode the element, and U+2028/U+2029 so old
-// JavaScript parsers do not see a line break. Invalid UTF-8 becomes U+FFFD.
-// The output equals encoding/json's (a fuzz test holds it to that), without
-// its reflection and allocation on the per-request path.
+// appendJSONString appends s as a JSON string that is safe inside an HTML
+// <script> element of a page in any charset:
+//   - <, > and & are escaped, so "</script>" or "<!--" in a URL cannot end
+//     or re-mode the element;
+//   - everything outside ASCII is written as \uXXXX (surrogate pairs above
+//     U+FFFF), so the bytes injected into a GBK or Big5 page mean the same
+//     as in a UTF-8 one — and U+2028/U+2029 never reach old JS parsers;
+//   - invalid UTF-8 becomes \ufffd.
+//
+// It decodes to what encoding/json decodes from json.Marshal(s) (a fuzz
+// test holds it to that), without the reflection and allocation.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -35,29 +43,27 @@ func appendJSONString(dst []byte, s string) []byte {
 			case '\f':
 				dst = append(dst, '\\', 'f')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				dst = appendUnicodeEscape(dst, rune(c))
 			}
 			i++
 			start = i
 			continue
 		}
+		dst = append(dst, s[start:i]...)
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
+		if r > 0xFFFF {
+			hi, lo := utf16.EncodeRune(r)
+			dst = appendUnicodeEscape(appendUnicodeEscape(dst, hi), lo)
+		} else {
+			dst = appendUnicodeEscape(dst, r) // RuneError for invalid bytes: \ufffd
 		}
 		i += size
+		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+func appendUnicodeEscape(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }

@@ -142,7 +142,12 @@ func (rw *responseWriter) decide(first []byte) {
 		return
 	}
 	rw.url = rw.h.appendPageURL(rw.url[:0], rw.req)
-	rw.block = rw.h.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), cspNonce(hdr))
+	var nonce string
+	if _, ok := hdr["Content-Security-Policy"]; ok {
+		nonce = cspNonce(hdr)
+		rw.h.tmpl.csp.allowInCSP(hdr, nonce)
+	}
+	rw.block = rw.h.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
 	// The body changes: its length and byte ranges are no longer known, and
 	// the validator may only claim semantic equivalence from now on.
 	hdr.Del("Content-Length")
