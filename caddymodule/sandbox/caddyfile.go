@@ -25,6 +25,8 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		app_secret <secret>
 //		token_ttl  <duration>
 //		latency    <duration>
+//		merchant_public_key <path>
+//		api_key    <key>
 //	}
 //
 // Error messages never repeat the value given to app_secret.
@@ -38,7 +40,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		switch opt {
-		case "app_id", "app_secret", "token_ttl", "latency":
+		case "app_id", "app_secret", "token_ttl", "latency", "merchant_public_key", "api_key":
 		default:
 			return d.Errf("wechat_sandbox: unrecognized subdirective %q", opt)
 		}
@@ -58,6 +60,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.AppID = val
 		case "app_secret":
 			h.AppSecret = val
+		case "merchant_public_key":
+			h.MerchantPublicKey = val
+		case "api_key":
+			h.APIKey = val
 		case "token_ttl":
 			dur, err := caddy.ParseDuration(val)
 			if err != nil {

@@ -103,6 +103,23 @@
 // counts and a log for tests. The /sandbox/ calls allow any origin (CORS),
 // since the stub runs on the site's origin.
 //
+// POST /sandbox/pay/transactions/jsapi stands in for WeChat Pay's order
+// creation (POST /v3/pay/transactions/jsapi): any JSON object in, a fresh
+// prepay id out (out_trade_no is echoed when given). Put wechat_pay in
+// front of a route to it and the answer comes back signed:
+//
+//	POST /sandbox/pay/transactions/jsapi  {"out_trade_no":"T1","amount":{"total":1}}
+//	→ {"prepay_id":"wx3f…","out_trade_no":"T1"}
+//
+// POST /sandbox/pay/verify checks chooseWXPay's parameters as WeChat's
+// client does: signType RSA against merchant_public_key (API v3), MD5 or
+// HMAC-SHA256 against api_key (API v2), a prepay id it issued, paid once.
+// The stub jweixin's chooseWXPay (and WeixinJSBridge getBrandWCPayRequest)
+// call it after checking the page's config:
+//
+//	POST /sandbox/pay/verify  {"appId","timeStamp","nonceStr","package","signType","paySign"}
+//	→ {"ok":true} | {"ok":false,"errmsg":"invalid paySign"}
+//
 // The control endpoints answer a bad request with a 4xx status and
 // {"ok":false,"errmsg":"…"}.
 //

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,8 +61,21 @@ type Handler struct {
 	// during the delay gets no answer.
 	Latency caddy.Duration `json:"latency,omitempty"`
 
+	// Path to the merchant's RSA public key (PEM: PUBLIC KEY, RSA PUBLIC
+	// KEY or a certificate). With it, /sandbox/pay/verify and the stub's
+	// chooseWXPay check API v3 (signType RSA) paySigns.
+	MerchantPublicKey string `json:"merchant_public_key,omitempty"`
+
+	// The merchant API key for API v2 paySigns (signType MD5 or
+	// HMAC-SHA256). {env.NAME}/{file.PATH} placeholders are resolved at
+	// provision time.
+	APIKey string `json:"api_key,omitempty"`
+
 	// secret is AppSecret with placeholders resolved.
 	secret string
+	// merchantKey and apiKey check paySigns (MerchantPublicKey, APIKey).
+	merchantKey *rsa.PublicKey
+	apiKey      string
 	// state is the per-app state shared through pool.
 	state *state
 	// pooled records that Provision took a reference on pool that Cleanup
@@ -100,6 +114,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return errors.New("app_secret: empty after resolving placeholders")
 		}
 		h.secret = secret
+	}
+	if h.MerchantPublicKey != "" {
+		k, err := loadPublicKey(h.MerchantPublicKey)
+		if err != nil {
+			return fmt.Errorf("merchant_public_key: %v", err)
+		}
+		h.merchantKey = k
+	}
+	if h.APIKey != "" {
+		key, err := caddy.NewReplacer().ReplaceOrErr(h.APIKey, true, false)
+		if err != nil {
+			return fmt.Errorf("api_key: %v", err)
+		}
+		h.apiKey = key
 	}
 	val, _, err := pool.LoadOrNew(h.AppID, func() (caddy.Destructor, error) {
 		return newState(), nil
@@ -153,6 +181,8 @@ const (
 	pathFault       = "/sandbox/fault"
 	pathReset       = "/sandbox/reset"
 	pathJweixin     = "/sandbox/jweixin.js"
+	pathPayOrder    = "/sandbox/pay/transactions/jsapi"
+	pathPayVerify   = "/sandbox/pay/verify"
 )
 
 // ServeHTTP answers r. The handler is terminal: next is never called, so
@@ -180,6 +210,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveReset(w, r)
 	case pathJweixin:
 		h.serveJweixin(w, r)
+	case pathPayOrder:
+		h.serveOrder(w, r)
+	case pathPayVerify:
+		h.servePayVerify(w, r)
 	default:
 		writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
 	}

@@ -77,11 +77,43 @@
 		},
 		error: function (fn) { errorFns.push(fn); }
 	};
+	// chooseWXPay checks the config like any API, then the paySign the way
+	// WeChat's client does before it opens the payment sheet.
+	function pay(name, params, done) {
+		var cfg = state.config;
+		if (!cfg) { done(false, name + ":fail, the permission value is offline verifying"); return; }
+		verify(cfg, checkedURL(), function (r) {
+			if (!r.ok) { done(false, name + ":fail, invalid signature"); return; }
+			var x = new XMLHttpRequest();
+			x.open("POST", sandbox + "/sandbox/pay/verify");
+			x.setRequestHeader("Content-Type", "text/plain");
+			x.onload = function () {
+				var v;
+				try { v = JSON.parse(x.responseText); } catch (e) { v = {ok: false, errmsg: "unreadable answer"}; }
+				state.log.push({pay: params["package"], ok: v.ok, errmsg: v.errmsg || ""});
+				done(v.ok, v.ok ? name + ":ok" : name + ":fail, " + v.errmsg);
+			};
+			x.onerror = function () { done(false, name + ":fail, sandbox unreachable"); };
+			x.send(JSON.stringify({appId: params.appId || cfg.appId, timeStamp: String(params.timeStamp || params.timestamp),
+				nonceStr: params.nonceStr, "package": params["package"], signType: params.signType, paySign: params.paySign}));
+		});
+	}
+
 	var apis = ["checkJsApi", "updateAppMessageShareData", "updateTimelineShareData", "onMenuShareAppMessage",
 		"onMenuShareTimeline", "getNetworkType", "getLocation", "openLocation", "scanQRCode", "chooseImage",
 		"previewImage", "hideMenuItems", "showMenuItems", "closeWindow"];
 	for (var i = 0; i < apis.length; i++) wx[apis[i]] = api(apis[i]);
 
+	wx.chooseWXPay = function (o) {
+		pay("chooseWXPay", o || {}, function (ok, msg) { callback(o, ok ? "success" : "fail", {errMsg: msg}); });
+	};
 	w.wx = w.jWeixin = wx;
+	// The older bridge call, for pages that pay through it.
+	w.WeixinJSBridge = w.WeixinJSBridge || {
+		invoke: function (name, params, cb) {
+			if (name !== "getBrandWCPayRequest") { if (cb) cb({err_msg: name + ":fail"}); return; }
+			pay("get_brand_wcpay_request", params || {}, function (ok, msg) { if (cb) cb({err_msg: ok ? "get_brand_wcpay_request:ok" : msg}); });
+		}
+	};
 	w.__wechatSandbox = state;
 })(window, document);

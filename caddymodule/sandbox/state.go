@@ -25,6 +25,8 @@ const (
 	endpointStableToken endpoint = "stable_token"
 	endpointTicket      endpoint = "getticket"
 	endpointVerify      endpoint = "verify"
+	endpointPayOrder    endpoint = "pay_order"
+	endpointPayVerify   endpoint = "pay_verify"
 	endpointAny         endpoint = "*"
 )
 
@@ -35,6 +37,8 @@ type stats struct {
 	StableToken int64 `json:"stable_token"`
 	GetTicket   int64 `json:"getticket"`
 	Verify      int64 `json:"verify"`
+	PayOrder    int64 `json:"pay_order"`
+	PayVerify   int64 `json:"pay_verify"`
 }
 
 // state is everything the sandbox has issued for one app ID. All methods
@@ -58,6 +62,9 @@ type state struct {
 	currentTicket string
 	calls         stats
 	faults        []fault
+	// orders maps each prepay_id issued by the order call to whether it
+	// has been paid; a prepay_id pays once.
+	orders map[string]bool
 }
 
 func newState() *state {
@@ -65,6 +72,7 @@ func newState() *state {
 		tokens:  make(map[string]time.Time),
 		pruneAt: minPrune,
 		tickets: make(map[string]time.Time),
+		orders:  make(map[string]bool),
 	}
 }
 
@@ -83,6 +91,7 @@ func (s *state) reset() {
 	s.currentTicket = ""
 	s.calls = stats{}
 	s.faults = nil
+	s.orders = make(map[string]bool)
 }
 
 // count records one call to ep.
@@ -98,6 +107,10 @@ func (s *state) count(ep endpoint) {
 		s.calls.GetTicket++
 	case endpointVerify:
 		s.calls.Verify++
+	case endpointPayOrder:
+		s.calls.PayOrder++
+	case endpointPayVerify:
+		s.calls.PayVerify++
 	}
 }
 
