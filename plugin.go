@@ -10,19 +10,25 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	"github.com/caddy-wechat/jssdk/caddymodule"
+	"github.com/caddy-wechat/jssdk/caddymodule/pay"
 	"github.com/caddy-wechat/jssdk/caddymodule/sandbox"
 )
 
 func init() {
 	caddy.RegisterModule(caddymodule.Handler{})
 	caddy.RegisterModule(sandbox.Handler{})
+	caddy.RegisterModule(pay.Handler{})
 
 	httpcaddyfile.RegisterDirective("wechat_jssdk", caddymodule.ParseDirective)
 	httpcaddyfile.RegisterHandlerDirective("wechat_sandbox", sandbox.ParseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("wechat_pay", pay.ParseCaddyfile)
 
 	// Inside encode, so what it injects is compressed with the page, and
 	// outside templates and the responders, whose output it rewrites.
 	httpcaddyfile.RegisterDirectiveOrder("wechat_jssdk", httpcaddyfile.Before, "templates")
+	// Same place: inside encode, so the signed response is compressed like
+	// any other, and outside the responders whose JSON it signs.
+	httpcaddyfile.RegisterDirectiveOrder("wechat_pay", httpcaddyfile.Before, "templates")
 	// A responder: ahead of respond and file_server so a catch-all site
 	// block can put the sandbox under a path matcher.
 	httpcaddyfile.RegisterDirectiveOrder("wechat_sandbox", httpcaddyfile.Before, "respond")

@@ -1,0 +1,157 @@
+package pay
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/sign"
+)
+
+// Defaults for the optional settings.
+const (
+	DefaultPrepayField = "prepay_id"
+	DefaultOutputField = "wechat_pay"
+	DefaultMaxBody     = 1 << 20
+)
+
+// MaxMaxBody is the largest max_body accepted: the body is held in memory,
+// and an order response is a few hundred bytes.
+const MaxMaxBody = 64 << 20
+
+// maxFieldName bounds prepay_field and output_field: they are JSON member
+// names, not documents.
+const maxFieldName = 128
+
+func (h *Handler) applyDefaults() {
+	if h.SignType == "" {
+		if h.APIKey != "" && h.PrivateKey == "" {
+			h.SignType = sign.SignTypeMD5
+		} else {
+			h.SignType = sign.SignTypeRSA
+		}
+	}
+	if h.PrepayField == "" {
+		h.PrepayField = DefaultPrepayField
+	}
+	if h.OutputField == "" {
+		h.OutputField = DefaultOutputField
+	}
+	if h.MaxBody == 0 {
+		h.MaxBody = DefaultMaxBody
+	}
+}
+
+// Validate reports the first configuration problem, naming the directive
+// and the option. It checks the settings as written (empty means default)
+// and reads no file, so the Caddyfile adapter can run it too; the key itself
+// is checked by Provision. Its errors never quote api_key.
+func (h *Handler) Validate() error {
+	if h.AppID == "" {
+		return errors.New("wechat_pay: app_id is required")
+	}
+	if !validAppID(h.AppID) {
+		return fmt.Errorf("wechat_pay: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
+	}
+	switch {
+	case h.PrivateKey != "" && h.APIKey != "":
+		return errors.New("wechat_pay: private_key and api_key: give only one (private_key for API v3, api_key for API v2)")
+	case h.PrivateKey == "" && h.APIKey == "":
+		return errors.New("wechat_pay: private_key (API v3) or api_key (API v2) is required")
+	}
+	switch h.SignType {
+	case "":
+	case sign.SignTypeRSA:
+		if h.PrivateKey == "" {
+			return errors.New("wechat_pay: sign_type: RSA needs private_key (the API v3 apiclient_key.pem), not api_key")
+		}
+	case sign.SignTypeMD5, sign.SignTypeHMACSHA256:
+		if h.APIKey == "" {
+			return fmt.Errorf("wechat_pay: sign_type: %s needs api_key (API v2); private_key signs RSA", h.SignType)
+		}
+	default:
+		return fmt.Errorf("wechat_pay: sign_type: %q is not RSA, MD5 or HMAC-SHA256", h.SignType)
+	}
+	for _, f := range []struct{ opt, val string }{{"prepay_field", h.PrepayField}, {"output_field", h.OutputField}} {
+		if len(f.val) > maxFieldName {
+			return fmt.Errorf("wechat_pay: %s: longer than %d bytes", f.opt, maxFieldName)
+		}
+		if !utf8.ValidString(f.val) {
+			// JSON would carry it as U+FFFD and it could never match
+			return fmt.Errorf("wechat_pay: %s: not valid UTF-8", f.opt)
+		}
+	}
+	prepay, output := h.PrepayField, h.OutputField
+	if prepay == "" {
+		prepay = DefaultPrepayField
+	}
+	if output == "" {
+		output = DefaultOutputField
+	}
+	if prepay == output {
+		return fmt.Errorf("wechat_pay: prepay_field and output_field are both %q", prepay)
+	}
+	if h.MaxBody < 0 || h.MaxBody > MaxMaxBody {
+		return fmt.Errorf("wechat_pay: max_body: %d is not from 1 to %d bytes", h.MaxBody, MaxMaxBody)
+	}
+	return nil
+}
+
+// loadSigner reads the key the config names. Its errors name the option and
+// the file, never key material.
+func (h *Handler) loadSigner() (signer, error) {
+	repl := caddy.NewReplacer()
+	if h.PrivateKey != "" {
+		path, err := repl.ReplaceOrErr(h.PrivateKey, true, true)
+		if err != nil {
+			return nil, fmt.Errorf("wechat_pay: private_key: %v", err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			// os errors name the operation and the path, which is not secret
+			return nil, fmt.Errorf("wechat_pay: private_key: %v", err)
+		}
+		key, err := sign.ParsePrivateKeyPEM(data)
+		clear(data)
+		if err != nil {
+			return nil, fmt.Errorf("wechat_pay: private_key: %s: %v", path, err)
+		}
+		return rsaSigner(key), nil
+	}
+	apiKey, err := repl.ReplaceOrErr(h.APIKey, true, true)
+	if err != nil {
+		// the replacer names the placeholder, not its value
+		return nil, fmt.Errorf("wechat_pay: api_key: %v", err)
+	}
+	apiKey = strings.TrimSpace(apiKey) // {file.*} keeps the newline editors add
+	if apiKey == "" {
+		return nil, errors.New("wechat_pay: api_key: resolves to an empty value")
+	}
+	if !isPlaceholder(h.APIKey) {
+		h.logger.Warn("api_key is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
+	}
+	return v2Signer(apiKey, h.SignType), nil
+}
+
+// validAppID accepts what WeChat issues (wx + 16 hex digits) and the
+// letters-and-digits variants test accounts and sandboxes use.
+func validAppID(s string) bool {
+	if len(s) < 3 || len(s) > 64 || !strings.HasPrefix(s, "wx") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isPlaceholder(s string) bool {
+	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
+}

@@ -1,0 +1,53 @@
+package pay
+
+import (
+	"sync/atomic"
+
+	"go.uber.org/zap"
+)
+
+// cause is a reason a response that looked signable was passed through.
+type cause uint8
+
+const (
+	causeMalformed cause = iota
+	causeOutputExists
+	causeDuplicateKey
+	causeNotString
+	causeBadPrepayID
+	causeTooLarge
+	causeSignFailed
+	numCauses
+)
+
+// causeMessages are the log messages, one per cause. None of them carries
+// body bytes beyond what a JSON syntax error quotes (one character).
+var causeMessages = [numCauses]string{
+	causeMalformed:    "a JSON response is not valid JSON; passed through unsigned",
+	causeOutputExists: "a response already has the output field; passed through unsigned",
+	causeDuplicateKey: "a response has the prepay field more than once; passed through unsigned",
+	causeNotString:    "a response's prepay field is not a string; passed through unsigned",
+	causeBadPrepayID:  "a response's prepay field does not look like a prepay id (1-64 visible ASCII characters); passed through unsigned",
+	causeTooLarge:     "a JSON response is larger than max_body; passed through unsigned",
+	causeSignFailed:   "computing paySign failed; passed through unsigned",
+}
+
+// onceLog remembers which causes were logged, so that a misbehaving backend
+// costs one log line per cause, not one per request.
+type onceLog struct{ seen atomic.Uint32 }
+
+// first reports whether c is seen for the first time.
+func (o *onceLog) first(c cause) bool {
+	bit := uint32(1) << c
+	return o.seen.Or(bit)&bit == 0
+}
+
+// passedThrough logs c the first time it happens (and at debug level every
+// time).
+func (h *Handler) passedThrough(c cause, fields ...zap.Field) {
+	if h.once.first(c) {
+		h.logger.Warn(causeMessages[c], append(fields, zap.String("output_field", h.OutputField))...)
+		return
+	}
+	h.logger.Debug(causeMessages[c], fields...)
+}
