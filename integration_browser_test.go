@@ -225,8 +225,10 @@ func TestBrowserHistoryModeSPA(t *testing.T) {
 	})
 }
 
-// TestBrowserDemoScreenshot renders the demo page after wx.ready and keeps
-// the screenshot (in a temp dir, or JSSDK_SCREENSHOT_DIR when set).
+// TestBrowserDemoScreenshot runs the demo page's whole flow — wx.ready, then
+// the pay button (autopay=1): order, wechat_pay's signature, the stub's
+// chooseWXPay check — and keeps a screenshot (in a temp dir, or
+// JSSDK_SCREENSHOT_DIR when set).
 func TestBrowserDemoScreenshot(t *testing.T) {
 	chromium(t)
 	raw, err := os.ReadFile("Caddyfile.example")
@@ -236,9 +238,14 @@ func TestBrowserDemoScreenshot(t *testing.T) {
 	demo := strings.Replace(string(raw), "{\n\tauto_https off\n}\n", globalOptions(""), 1)
 	startCaddy(t, demo)
 
-	dom, errs := browse(t, "http://localhost:8080/pay/order.html?order=42&from=demo", uaAndroidWeChat, "")
+	const page = "http://localhost:8080/pay/order.html?order=42&from=demo&autopay=1"
+	dom, errs := browse(t, page, uaAndroidWeChat, "")
 	if !strings.Contains(dom, `data-state="ready"`) {
 		t.Fatalf("demo page did not reach wx.ready:\n%s", dom)
+	}
+	// the whole pay flow: order -> wechat_pay signs -> chooseWXPay -> paid
+	if !strings.Contains(dom, `id="pay-result" data-state="paid"`) {
+		t.Fatalf("demo pay flow did not complete:\n%s", dom)
 	}
 	if len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
@@ -248,7 +255,7 @@ func TestBrowserDemoScreenshot(t *testing.T) {
 		dir = t.TempDir()
 	}
 	shot := filepath.Join(dir, "demo-ready.png")
-	browse(t, "http://localhost:8080/pay/order.html?order=42&from=demo", uaAndroidWeChat, shot)
+	browse(t, page, uaAndroidWeChat, shot)
 	info, err := os.Stat(shot)
 	if err != nil || info.Size() < 1000 {
 		t.Fatalf("no screenshot at %s: %v", shot, err)
