@@ -84,7 +84,7 @@ func (h *Handler) Validate() error {
 	if h.AppID == "" {
 		return errors.New("wechat_jssdk: app_id is required")
 	}
-	if !validAppID(h.AppID) {
+	if !wechat.ValidAppID(h.AppID) {
 		return fmt.Errorf("wechat_jssdk: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
 	}
 	if h.AppSecret == "" {
@@ -142,21 +142,6 @@ func (h *Handler) Validate() error {
 		}
 	}
 	return nil
-}
-
-// validAppID accepts what WeChat issues (wx + 16 hex digits) and the
-// letters-and-digits variants test accounts and sandboxes use.
-func validAppID(s string) bool {
-	if len(s) < 3 || len(s) > 64 || !strings.HasPrefix(s, "wx") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func validListName(s string) bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 )
 
 // writerState is what the response writer decided at the header.
@@ -45,8 +46,7 @@ type responseWriter struct {
 	url      []byte
 
 	// the client's Accept-Encoding, put back once the next handler is done
-	acceptEncoding    []string
-	hadAcceptEncoding bool
+	acceptEncoding bodyrewrite.AcceptEncoding
 }
 
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
@@ -59,8 +59,7 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, r *http.Request) *resp
 	// The body can only be rewritten as identity: ask the upstream (and
 	// file_server's precompressed lookup) for it. encode, outside this
 	// handler, has already read what the client accepts.
-	rw.acceptEncoding, rw.hadAcceptEncoding = r.Header["Accept-Encoding"]
-	r.Header["Accept-Encoding"] = identityOnly
+	rw.acceptEncoding = bodyrewrite.PreferIdentity(r.Header)
 	return rw
 }
 
@@ -152,11 +151,9 @@ func (rw *responseWriter) decide(first []byte) {
 	// the validator may only claim semantic equivalence from now on.
 	hdr.Del("Content-Length")
 	hdr.Del("Accept-Ranges")
-	if etag := hdr.Get("Etag"); strings.HasPrefix(etag, `"`) {
-		hdr.Set("Etag", "W/"+etag)
-	}
+	bodyrewrite.WeakenETag(hdr)
 	rw.state = injecting
-	rw.first = firstWrite{w: writerOnly{rw.ResponseWriter}, buf: rw.first.buf[:0]}
+	rw.first = firstWrite{w: bodyrewrite.WriterOnly{Writer: rw.ResponseWriter}, buf: rw.first.buf[:0]}
 	rw.injector = inject.NewWriter(&rw.first, rw.block, rw.h.mode)
 }
 
@@ -184,7 +181,7 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := rw.ResponseWriter.(io.ReaderFrom); ok && rw.state == passing {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(writerOnly{rw}, r)
+	return io.Copy(bodyrewrite.WriterOnly{Writer: rw}, r)
 }
 
 // FlushError writes the bytes the injector holds back before flushing, so a
@@ -215,11 +212,7 @@ func (rw *responseWriter) Flush() { _ = rw.FlushError() }
 // at the end. On a refused page it yields the error Caddy answers with,
 // which wins over whatever the next handler made of errRefused.
 func (rw *responseWriter) finish(nextErr error) error {
-	if rw.hadAcceptEncoding {
-		rw.req.Header["Accept-Encoding"] = rw.acceptEncoding
-	} else {
-		delete(rw.req.Header, "Accept-Encoding")
-	}
+	rw.acceptEncoding.Restore(rw.req.Header)
 	if rw.state == undecided && rw.status != 0 {
 		rw.commit(nil) // a status held for sniffing, and no body came
 	}
@@ -240,9 +233,6 @@ func (rw *responseWriter) finish(nextErr error) error {
 
 var representationHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding",
 	"Etag", "Last-Modified", "Accept-Ranges", "Content-Range"}
-
-// writerOnly hides ReadFrom so io.Copy does not recurse into it.
-type writerOnly struct{ io.Writer }
 
 // injectable reports whether a response is a full 2xx HTML body in a form
 // the injector can read.
@@ -279,10 +269,6 @@ func eligibleRequest(r *http.Request) bool {
 	}
 	return true
 }
-
-// identityOnly is shared by all requests; the full slice expression makes
-// an append by a later handler copy instead of writing into it.
-var identityOnly = []string{"identity"}[:1:1]
 
 // ticket bounds the wait for WeChat by the configured timeout.
 func (h *Handler) ticket(ctx context.Context) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
+	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
 // Defaults for the optional settings.
@@ -54,7 +55,7 @@ func (h *Handler) Validate() error {
 	if h.AppID == "" {
 		return errors.New("wechat_pay: app_id is required")
 	}
-	if !validAppID(h.AppID) {
+	if !wechat.ValidAppID(h.AppID) {
 		return fmt.Errorf("wechat_pay: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
 	}
 	switch {
@@ -135,21 +136,6 @@ func (h *Handler) loadSigner() (signer, error) {
 		h.logger.Warn("api_key is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 	}
 	return v2Signer(apiKey, h.SignType), nil
-}
-
-// validAppID accepts what WeChat issues (wx + 16 hex digits) and the
-// letters-and-digits variants test accounts and sandboxes use.
-func validAppID(s string) bool {
-	if len(s) < 3 || len(s) > 64 || !strings.HasPrefix(s, "wx") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func isPlaceholder(s string) bool {

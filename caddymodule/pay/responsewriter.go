@@ -4,8 +4,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 )
 
 // writerState is what the response writer decided at the header.
@@ -39,8 +40,7 @@ type responseWriter struct {
 	member []byte // the member added to it
 
 	// the client's Accept-Encoding, put back once the next handler is done
-	acceptEncoding    []string
-	hadAcceptEncoding bool
+	acceptEncoding bodyrewrite.AcceptEncoding
 }
 
 // writerPool recycles writers with their buffers. A buffer never grows past
@@ -58,14 +58,9 @@ func newResponseWriter(h *Handler, w http.ResponseWriter, r *http.Request) *resp
 	// The body can only be read as identity: ask the upstream (and
 	// file_server's precompressed lookup) for it. encode, outside this
 	// handler, has already read what the client accepts.
-	rw.acceptEncoding, rw.hadAcceptEncoding = r.Header["Accept-Encoding"]
-	r.Header["Accept-Encoding"] = identityOnly
+	rw.acceptEncoding = bodyrewrite.PreferIdentity(r.Header)
 	return rw
 }
-
-// identityOnly is shared by all requests; the full slice expression makes
-// an append by a later handler copy instead of writing into it.
-var identityOnly = []string{"identity"}[:1:1]
 
 // maxPooledMember bounds the member buffer kept in the pool: a member is
 // about 500 bytes.
@@ -176,11 +171,8 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := rw.ResponseWriter.(io.ReaderFrom); ok && rw.state == passing {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(writerOnly{rw}, r)
+	return io.Copy(bodyrewrite.WriterOnly{Writer: rw}, r)
 }
-
-// writerOnly hides ReadFrom so io.Copy does not recurse into it.
-type writerOnly struct{ io.Writer }
 
 // FlushError flushes a response that passes through. On a held body it
 // does nothing (see responseWriter): the decision needs the whole body.
@@ -202,11 +194,7 @@ func (rw *responseWriter) Flush() { _ = rw.FlushError() }
 // failed, what it had written goes out untouched, as it would have without
 // this handler.
 func (rw *responseWriter) finish(nextErr error) error {
-	if rw.hadAcceptEncoding {
-		rw.req.Header["Accept-Encoding"] = rw.acceptEncoding
-	} else {
-		delete(rw.req.Header, "Accept-Encoding")
-	}
+	rw.acceptEncoding.Restore(rw.req.Header)
 	if rw.state != buffering {
 		return nextErr
 	}
@@ -236,9 +224,7 @@ func (rw *responseWriter) writeSigned(at int) error {
 	hdr := rw.Header()
 	hdr.Set("Content-Length", strconv.Itoa(len(rw.buf)+len(rw.member)))
 	hdr.Del("Accept-Ranges")
-	if etag := hdr.Get("Etag"); strings.HasPrefix(etag, `"`) {
-		hdr.Set("Etag", "W/"+etag)
-	}
+	bodyrewrite.WeakenETag(hdr)
 	rw.ResponseWriter.WriteHeader(rw.status)
 	for _, part := range [...][]byte{rw.buf[:at], rw.member, rw.buf[at:]} {
 		if _, err := rw.ResponseWriter.Write(part); err != nil {

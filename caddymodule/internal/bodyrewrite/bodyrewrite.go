@@ -1,0 +1,54 @@
+// Package bodyrewrite holds what the handlers that rewrite response bodies
+// (wechat_jssdk, wechat_pay) must each get right the same way. It has no
+// Caddy dependency.
+package bodyrewrite
+
+import (
+	"io"
+	"net/http"
+	"strings"
+)
+
+// AcceptEncoding is a request's Accept-Encoding as the client sent it.
+type AcceptEncoding struct {
+	vals []string
+	had  bool
+}
+
+// identityOnly is shared by all requests; the full slice expression makes
+// an append by a later handler copy instead of writing into it.
+var identityOnly = []string{"identity"}[:1:1]
+
+// PreferIdentity asks the next handler (reverse_proxy's upstream,
+// file_server's precompressed lookup) for an uncompressed body, the only
+// kind a rewriter can read, and returns what the client sent. encode, which
+// sits outside the rewriters, has already read it.
+func PreferIdentity(h http.Header) AcceptEncoding {
+	a := AcceptEncoding{}
+	a.vals, a.had = h["Accept-Encoding"]
+	h["Accept-Encoding"] = identityOnly
+	return a
+}
+
+// Restore puts the client's Accept-Encoding back, so logs and outer
+// handlers see what was sent.
+func (a AcceptEncoding) Restore(h http.Header) {
+	if a.had {
+		h["Accept-Encoding"] = a.vals
+	} else {
+		delete(h, "Accept-Encoding")
+	}
+}
+
+// WeakenETag turns a strong ETag into a weak one: a rewritten body is only
+// semantically equivalent to the one the validator was made for, and a
+// weak validator still lets If-None-Match revalidate.
+func WeakenETag(h http.Header) {
+	if etag := h.Get("Etag"); strings.HasPrefix(etag, `"`) {
+		h.Set("Etag", "W/"+etag)
+	}
+}
+
+// WriterOnly hides a writer's ReadFrom, so that io.Copy from inside that
+// ReadFrom goes through Write instead of recursing.
+type WriterOnly struct{ io.Writer }
