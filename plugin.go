@@ -1,8 +1,9 @@
 // Package jssdk is the caddy-wechat-jssdk plugin: import it (xcaddy build
 // --with github.com/caddy-wechat/jssdk) and Caddy gains the wechat_jssdk
 // handler, which injects a correctly signed WeChat JS-SDK wx.config into
-// the HTML pages it serves or proxies, and wechat_sandbox, an offline
-// stand-in for the WeChat API for demos and tests.
+// the HTML pages it serves or proxies; wechat_pay, which signs WeChat Pay
+// chooseWXPay parameters into order responses; and wechat_sandbox, an
+// offline stand-in for the WeChat API for demos and tests.
 package jssdk
 
 import (
