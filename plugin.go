@@ -17,6 +17,8 @@ import (
 
 func init() {
 	caddy.RegisterModule(caddymodule.Handler{})
+	// GET /wechat_jssdk/ and POST /wechat_jssdk/refresh on the admin API.
+	caddy.RegisterModule(caddymodule.AdminAPI{})
 	caddy.RegisterModule(sandbox.Handler{})
 	caddy.RegisterModule(pay.Handler{})
 

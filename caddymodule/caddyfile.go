@@ -48,7 +48,9 @@ func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 //		app_id        <appid>
 //		app_secret    <secret>
 //		api_base      <url>
-//		token_source  stable|classic
+//		token_source  stable|classic|url <endpoint>
+//		token_header  <name> <value>
+//		storage       <module> [{ <module options> }]
 //		js_api_list   <api>...
 //		open_tag_list <tag>...
 //		debug
@@ -75,7 +77,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		opt := d.Val()
 		switch opt {
-		case "app_id", "app_secret", "api_base", "token_source", "sdk_url",
+		case "token_source", "token_header", "storage":
+			if err := h.unmarshalSharing(d, opt); err != nil {
+				return err
+			}
+		case "app_id", "app_secret", "api_base", "sdk_url",
 			"inject", "public_origin", "on_error", "config_endpoint":
 			v, err := singleArg(d, opt)
 			if err != nil {
@@ -129,8 +135,6 @@ func (h *Handler) stringField(opt string) *string {
 		return &h.AppSecret
 	case "api_base":
 		return &h.APIBase
-	case "token_source":
-		return &h.TokenSource
 	case "sdk_url":
 		return &h.SDKURL
 	case "inject":

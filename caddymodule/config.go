@@ -42,6 +42,7 @@ var DefaultJSAPIList = []string{
 const (
 	tokenSourceStable  = "stable"
 	tokenSourceClassic = "classic"
+	tokenSourceURL     = "url"
 	injectHead         = "head"
 	injectBody         = "body"
 	onErrorPass        = "pass"
@@ -87,7 +88,7 @@ func (h *Handler) Validate() error {
 	if !wechat.ValidAppID(h.AppID) {
 		return fmt.Errorf("wechat_jssdk: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
 	}
-	if h.AppSecret == "" {
+	if h.AppSecret == "" && h.TokenSource != tokenSourceURL {
 		return errors.New("wechat_jssdk: app_secret is required")
 	}
 	if h.APIBase != "" {
@@ -95,10 +96,8 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("wechat_jssdk: api_base: %w", err)
 		}
 	}
-	switch h.TokenSource {
-	case "", tokenSourceStable, tokenSourceClassic:
-	default:
-		return fmt.Errorf("wechat_jssdk: token_source: %q is not stable or classic", h.TokenSource)
+	if err := h.validateTokenSource(); err != nil {
+		return err
 	}
 	// A path on this site is fine; "//host/…" is another site without a
 	// scheme, checked as a URL (and refused).

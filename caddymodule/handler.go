@@ -1,8 +1,10 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -30,8 +32,25 @@ type Handler struct {
 
 	// How the access_token is obtained: "stable" (POST /cgi-bin/stable_token,
 	// the default: it never invalidates tokens other services of the same app
-	// hold) or "classic" (GET /cgi-bin/token).
+	// hold), "classic" (GET /cgi-bin/token) or "url" (a central token
+	// service, see TokenURL).
 	TokenSource string `json:"token_source,omitempty"`
+
+	// With token_source url: the central token service's endpoint, asked
+	// with GET for {"access_token": "…", "expires_in": N} (or WeChat's error
+	// JSON). WeChat's token endpoints are then never called, and app_secret
+	// is not needed; tickets still come from api_base.
+	TokenURL string `json:"token_url,omitempty"`
+
+	// With token_source url: a header sent to the token service, typically
+	// to authenticate.
+	TokenHeader *TokenHeader `json:"token_header,omitempty"`
+
+	// Where the credential is shared with the other instances of the app:
+	// a Caddy storage module (caddy.storage.file_system,
+	// caddy.storage.redis, …). Default: Caddy's configured storage (the
+	// `storage` global option, the file system by default).
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=caddy.storage inline_key=module"`
 
 	// JS-SDK APIs the page may call, passed to wx.config as jsApiList.
 	// Default: DefaultJSAPIList. An explicitly empty list is kept empty (for
@@ -76,6 +95,7 @@ type Handler struct {
 
 	store      *credential.Store
 	poolKey    string
+	detach     func() // detaches this config's storage from the store
 	tmpl       blockTemplate
 	mode       inject.Mode
 	failClosed bool
@@ -101,26 +121,53 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	secret, err := resolveSecret(h.AppSecret)
+	var secret string
+	if h.AppSecret != "" { // optional with a token service
+		s, err := resolveSecret(h.AppSecret)
+		if err != nil {
+			return err
+		}
+		secret = s
+		if !isPlaceholder(h.AppSecret) {
+			h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
+		}
+	}
+	headerName, headerValue, err := h.resolveTokenHeader()
 	if err != nil {
 		return err
 	}
-	if !isPlaceholder(h.AppSecret) {
-		h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
+	if h.TokenHeader != nil && !strings.Contains(h.TokenHeader.Value, "{") { // "Bearer {env.KEY}" is fine
+		h.logger.Warn("token_header's value is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 	}
 	h.tmpl, err = newBlockTemplate(h)
 	if err != nil {
 		return fmt.Errorf("wechat_jssdk: %w", err)
 	}
-	h.store, h.poolKey, err = acquireStore(storeParams{
+	storage, err := h.directiveStorage(ctx)
+	if err != nil {
+		return err
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("wechat_jssdk: metrics: %w", err)
+	}
+	p := storeParams{
 		appID:   h.AppID,
 		secret:  secret,
 		apiBase: h.APIBase,
 		classic: h.TokenSource == tokenSourceClassic,
 		timeout: time.Duration(h.Timeout),
 		logger:  h.logger,
-	})
-	return err
+		storage: storage,
+	}
+	if h.TokenSource == tokenSourceURL {
+		p.serviceURL, p.serviceHeader, p.serviceHeaderValue = h.TokenURL, headerName, headerValue
+	}
+	entry, key, detach, err := acquireStore(p)
+	if err != nil {
+		return err
+	}
+	h.store, h.poolKey, h.detach = entry.store, key, detach
+	return nil
 }
 
 // Cleanup releases this config's hold on the shared credential store; the
@@ -129,8 +176,8 @@ func (h *Handler) Cleanup() error {
 	if h.poolKey == "" {
 		return nil
 	}
-	_, err := stores.Delete(h.poolKey)
-	h.poolKey = ""
+	err := releaseStore(h.poolKey, h.detach)
+	h.poolKey, h.detach = "", nil
 	return err
 }
 
@@ -142,6 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	if !eligibleRequest(r) {
+		passedRequest.Inc()
 		return next.ServeHTTP(w, r)
 	}
 	rw := newResponseWriter(h, w, r)

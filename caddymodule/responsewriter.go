@@ -123,12 +123,14 @@ func (rw *responseWriter) decide(first []byte) {
 	}
 	if !injectable(rw.status, hdr) {
 		rw.state = passing
+		passedNotHTML.Inc()
 		return
 	}
 	ticket, err := rw.h.ticket(rw.req.Context())
 	if err != nil {
 		if rw.h.failClosed {
 			rw.state = refusing
+			failedNoTicket.Inc()
 			rw.cause = err
 			// Caddy answers the error with this header map: what described
 			// the dropped body must not describe the error response.
@@ -138,6 +140,7 @@ func (rw *responseWriter) decide(first []byte) {
 			return
 		}
 		rw.state = passing // served unmodified; the store has logged the cause
+		passedNoTicket.Inc()
 		return
 	}
 	rw.url = rw.h.appendPageURL(rw.url[:0], rw.req)
@@ -153,6 +156,7 @@ func (rw *responseWriter) decide(first []byte) {
 	hdr.Del("Accept-Ranges")
 	bodyrewrite.WeakenETag(hdr)
 	rw.state = injecting
+	injectedPage.Inc()
 	rw.first = firstWrite{w: bodyrewrite.WriterOnly{Writer: rw.ResponseWriter}, buf: rw.first.buf[:0]}
 	rw.injector = inject.NewWriter(&rw.first, rw.block, rw.h.mode)
 }

@@ -84,6 +84,7 @@ func (s *Store) failed(err error) error {
 	s.fail.active, s.fail.class, s.fail.code, s.fail.cause = true, class, code, err
 	s.fail.until = now.Add(delay)
 	s.backoffUntil.Store(s.fail.until.UnixNano())
+	s.lastErr = recordedError{msg: err.Error(), at: now, class: class}
 	streak := s.fail.streak
 	s.mu.Unlock()
 

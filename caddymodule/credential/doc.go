@@ -49,4 +49,35 @@
 //
 // Each cause is logged once (a new class or errcode logs again), recovery is
 // logged once at Info, and no credential or secret is ever logged.
+//
+// # Sharing with other instances
+//
+// Several servers of one app must not each fetch a token: the classic token
+// endpoint invalidates the token the others hold, and every fetch eats a
+// daily quota. With Config.Shared (in Caddy: its configured storage, the
+// file system or Redis), the cache has an L2 the instances share, holding
+// the token and the ticket as JSON with their absolute obtained and expiry
+// instants, so that every instance computes the same refresh instant. The
+// app secret is never stored.
+//
+// A flight (a cold cache, or a refresh ahead) reads the L2 first, without a
+// lock: another instance may have refreshed. Only when the L2 has nothing
+// fresh does it take the storage's lock for the app, read the L2 again (the
+// holder it waited for has usually refreshed), and only then call WeChat,
+// writing the new credential to the L2 before releasing the lock. So the
+// whole cluster makes one call per refresh, and a restarted instance
+// starts from the L2 without calling WeChat at all.
+//
+// Why the wait for the lock is bounded (Config.LockWait, 15 s by default)
+// but never skipped: a holder that crashed keeps its lock until the
+// storage expires it (a file-system lock goes stale after 10 s, a Redis
+// lock after 5 s), which the wait outlasts. A wait that runs out anyway
+// fails that flight like a transient failure, with backoff and a later
+// attempt, rather than fetching without the lock, which would defeat the
+// lock whenever a refresh is merely slow.
+//
+// Why storage failures do not fail pages: when the storage cannot be read,
+// written or locked, the store goes on as if it were alone (its own cache,
+// its own fetch), logs each cause once per outage and the recovery once,
+// and counts every failure (Stats.Shared).
 package credential

@@ -25,14 +25,22 @@ type entry struct {
 // sent (so that the network's delay shortens the life instead of extending
 // it).
 func newEntry(c wechat.Credential, obtainedAt time.Time) entry {
-	margin := min(maxMargin, c.ExpiresIn/10)
-	usable := c.ExpiresIn - margin
+	return newEntryUntil(c.Value, obtainedAt, obtainedAt.Add(c.ExpiresIn))
+}
+
+// newEntryUntil computes the life of a credential from its two absolute
+// instants, which is how the L2 keeps them: every instance reading it then
+// agrees on when to refresh.
+func newEntryUntil(value string, obtainedAt, expiresAt time.Time) entry {
+	life := expiresAt.Sub(obtainedAt)
+	margin := min(maxMargin, life/10)
+	usable := life - margin
 	return entry{
-		value:       c.Value,
+		value:       value,
 		obtainedAt:  obtainedAt,
 		refreshAt:   obtainedAt.Add(usable / 4 * 3),
 		usableUntil: obtainedAt.Add(usable),
-		expiresAt:   obtainedAt.Add(c.ExpiresIn),
+		expiresAt:   expiresAt,
 	}
 }
 

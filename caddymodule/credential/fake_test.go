@@ -48,6 +48,9 @@ type fakeSource struct {
 	gate chan struct{}
 	// started, when set, receives the name of each call as it starts.
 	started chan string
+	// cannotForce makes it a Source that must never be forced, like a
+	// central token service.
+	cannotForce bool
 
 	mu           sync.Mutex
 	tokenCalls   int
@@ -95,6 +98,9 @@ func (f *fakeSource) Ticket(ctx context.Context, accessToken string) (wechat.Cre
 	f.record(ctx, c)
 	return c, err
 }
+
+// CanForce implements Forcer.
+func (f *fakeSource) CanForce() bool { return !f.cannotForce }
 
 func (f *fakeSource) hold(ctx context.Context, name string) error {
 	f.mu.Lock()

@@ -10,9 +10,13 @@ import (
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
-// forceInterval is how often stable_token's force_refresh may be used:
-// WeChat allows it 20 times a day, 30 s apart.
-const forceInterval = 30 * time.Second
+// How often stable_token's force_refresh may be used: WeChat allows it 20
+// times a day, 30 s apart.
+const (
+	forceInterval   = 30 * time.Second
+	forceWindow     = 24 * time.Hour
+	forcesPerWindow = 20
+)
 
 // errNoLifetime is a credential a Source returned without a value or a
 // lifetime: caching it would be useless.
@@ -26,6 +30,8 @@ func (s *Store) flight() (any, error) {
 		return nil, errClosed
 	}
 	defer s.wg.Done()
+	s.fetchMu.Lock()
+	defer s.fetchMu.Unlock()
 
 	now := s.now()
 	// A caller that missed the cache just before the previous flight
@@ -35,6 +41,9 @@ func (s *Store) flight() (any, error) {
 	}
 	if s.inBackoff(now) {
 		return nil, s.backoffError(now)
+	}
+	if s.shared != nil {
+		return s.sharedFlight(now)
 	}
 	ticket, err := s.fetchTicket()
 	if err != nil {
@@ -57,24 +66,23 @@ func (s *Store) fetchTicket() (string, error) {
 		s.log.Info("access token rejected by the ticket endpoint; fetching a new one", errFields(err)...)
 		var again string
 		again, start, tk, err = s.ticketWithNewToken(false)
-		if wechat.Classify(err) == wechat.ClassInvalidToken && again == tok.value && s.takeForce(start) {
+		if wechat.Classify(err) == wechat.ClassInvalidToken && again == tok.value && s.canForce && s.takeForce(start) {
 			s.log.Warn("WeChat handed back the token it rejects; forcing a new one", errFields(err)...)
 			_, start, tk, err = s.ticketWithNewToken(true)
 		}
 		if wechat.Classify(err) == wechat.ClassInvalidToken {
 			// Do not keep a token WeChat rejects: the next attempt, after
-			// backoff, starts from a fresh one.
+			// backoff, starts from a fresh one (and not from the L2's copy).
 			s.cache.Del(keyToken)
+			s.rejectedToken = again
 		}
 	}
 	if err != nil {
 		return "", err
 	}
 	e := newEntry(tk, start)
-	s.put(keyTicket, e, tk.ExpiresIn)
-	s.mu.Lock()
-	s.ticketExpiresAt = e.expiresAt
-	s.mu.Unlock()
+	s.keep(keyTicket, e)
+	s.storeShared(keyTicket, e)
 	s.log.Debug("fetched jsapi_ticket",
 		zap.Duration("expires_in", tk.ExpiresIn),
 		zap.Time("refresh_at", e.refreshAt),
@@ -106,16 +114,18 @@ func (s *Store) accessToken() (entry, error) {
 
 // fetchToken calls the Source for a token and caches it.
 func (s *Store) fetchToken(force bool) (entry, error) {
+	force = force && s.canForce
 	s.counts.tokenFetches.Add(1)
 	ctx, cancel := context.WithTimeout(s.ctx, s.fetchTimeout)
 	defer cancel()
 	start := s.now()
 	c, err := s.src.AccessToken(ctx, force)
-	if err = s.check(c, err); err != nil {
+	if err = s.check(callToken, c, err); err != nil {
 		return entry{}, err
 	}
 	e := newEntry(c, start)
-	s.put(keyToken, e, c.ExpiresIn)
+	s.keep(keyToken, e)
+	s.storeShared(keyToken, e)
 	s.log.Debug("fetched access_token", zap.Bool("force", force), zap.Duration("expires_in", c.ExpiresIn))
 	return e, nil
 }
@@ -126,28 +136,64 @@ func (s *Store) callTicket(accessToken string) (wechat.Credential, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.fetchTimeout)
 	defer cancel()
 	c, err := s.src.Ticket(ctx, accessToken)
-	return c, s.check(c, err)
+	return c, s.check(callTicket, c, err)
 }
 
-// check validates what a Source returned and counts a failure.
-func (s *Store) check(c wechat.Credential, err error) error {
+// check validates what a Source returned and counts the call by its
+// result. A call cancelled because the store is closing counts as nothing.
+func (s *Store) check(kind callKind, c wechat.Credential, err error) error {
 	if err == nil && (c.Value == "" || c.ExpiresIn <= 0) {
 		err = errNoLifetime
 	}
-	if err != nil && s.ctx.Err() == nil {
-		s.counts.failure(wechat.Classify(err))
+	if s.ctx.Err() == nil {
+		class := wechat.Classify(err)
+		if err != nil {
+			s.counts.failure(class)
+		}
+		s.counts.call(kind, class)
 	}
 	return err
+}
+
+// keep caches e under key and records its expiry for Stats.
+func (s *Store) keep(key uint64, e entry) {
+	// An entry read from the L2 was obtained a while ago: ristretto's TTL
+	// counts from now.
+	s.put(key, e, max(e.expiresAt.Sub(s.now()), time.Second))
+	s.mu.Lock()
+	if key == keyTicket {
+		s.ticketExpiresAt = e.expiresAt
+	} else {
+		s.tokenExpiresAt = e.expiresAt
+	}
+	s.mu.Unlock()
 }
 
 // takeForce says whether force_refresh may be used now, and if so records
 // that it is.
 func (s *Store) takeForce(now time.Time) bool {
+	return s.reserveForce(now) == 0
+}
+
+// reserveForce records a forced fetch at now and returns 0 when WeChat's
+// limits allow one (30 s apart, 20 in 24 h), or else how long to wait
+// before the next one is allowed.
+func (s *Store) reserveForce(now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.lastForce.IsZero() && now.Sub(s.lastForce) < forceInterval {
-		return false
+	for len(s.forces) > 0 && now.Sub(s.forces[0]) >= forceWindow {
+		s.forces = s.forces[1:]
 	}
-	s.lastForce = now
-	return true
+	var wait time.Duration
+	if n := len(s.forces); n > 0 {
+		wait = forceInterval - now.Sub(s.forces[n-1])
+	}
+	if len(s.forces) >= forcesPerWindow {
+		wait = max(wait, forceWindow-now.Sub(s.forces[0]))
+	}
+	if wait > 0 {
+		return wait
+	}
+	s.forces = append(s.forces, now)
+	return 0
 }

@@ -27,6 +27,16 @@ type Source interface {
 
 var _ Source = (*wechat.App)(nil)
 
+// Forcer is implemented by a Source that knows whether it may be asked for
+// a forced token. A central token service cannot force anything: a store
+// whose Source says false cures a rejected token with one more ordinary
+// fetch and never asks for force. Sources without the method may be
+// forced.
+type Forcer interface {
+	// CanForce says whether AccessToken(ctx, true) means anything.
+	CanForce() bool
+}
+
 // Config configures a Store.
 type Config struct {
 	// Source is where credentials come from. Required.
@@ -36,12 +46,32 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives failure, recovery and debug lines; nil means none.
 	Logger *zap.Logger
-	// FetchTimeout bounds one upstream call; zero means 5 s.
+	// FetchTimeout bounds one upstream call, and one operation on Shared;
+	// zero means 5 s.
 	FetchTimeout time.Duration
+
+	// Shared, when set, is the L2: a storage other instances of the app
+	// share, through which exactly one of them refreshes and the others read
+	// (see the package documentation). Nil means this store works alone.
+	Shared Shared
+	// SharedPrefix names this store's keys in Shared: SharedPrefix+"/token",
+	// SharedPrefix+"/ticket", and the lock SharedPrefix+"/refresh". Stores
+	// that may share a credential must use the same prefix. Required with
+	// Shared.
+	SharedPrefix string
+	// LockWait bounds how long a refresh waits for the shared lock; zero
+	// means DefaultLockWait.
+	LockWait time.Duration
 }
 
 // DefaultFetchTimeout is the FetchTimeout used when Config leaves it zero.
 const DefaultFetchTimeout = 5 * time.Second
+
+// DefaultLockWait is the LockWait used when Config leaves it zero. It
+// outlasts the lock expiry of Caddy's storages (a file-system lock is stale
+// 10 s after its holder stopped refreshing it, a Redis lock expires after
+// 5 s), so that a crashed holder's lock expires while the others wait.
+const DefaultLockWait = 15 * time.Second
 
 // ErrUnavailable is wrapped by every error Ticket returns: no usable ticket
 // could be had. The cause is wrapped too (a *wechat.APIError, a network
@@ -69,11 +99,24 @@ type Store struct {
 	now          func() time.Time
 	log          *zap.Logger
 	fetchTimeout time.Duration
+	// canForce is false for sources that must never be asked for a forced
+	// token (see Forcer).
+	canForce bool
 	// jitter spreads a retry delay d; tests replace it to be exact.
 	jitter func(d time.Duration) time.Duration
 
 	cache *ristretto.Cache[uint64, entry]
 	group singleflight.Group
+	// fetchMu serializes the flights that may call upstream: the shared one
+	// and a forced Refresh.
+	fetchMu sync.Mutex
+
+	// shared is the L2; nil when the store works alone.
+	shared *sharedL2
+	// rejectedToken is the last token the ticket endpoint rejected for
+	// good, never to be taken back from the L2. Only flights, which hold
+	// fetchMu, touch it.
+	rejectedToken string
 
 	// ctx is the parent of every upstream call: detached from callers so a
 	// shared fetch outlives the caller that started it, cancelled by Close.
@@ -91,8 +134,10 @@ type Store struct {
 
 	mu              sync.Mutex // guards the fields below, and wg.Add against Close
 	fail            failureState
-	lastForce       time.Time
+	forces          []time.Time // forced token fetches of the last 24 h, oldest first
 	ticketExpiresAt time.Time
+	tokenExpiresAt  time.Time
+	lastErr         recordedError
 
 	counts counters
 }
@@ -105,12 +150,22 @@ func New(cfg Config) (*Store, error) {
 	if cfg.FetchTimeout < 0 {
 		return nil, errors.New("credential: Config.FetchTimeout is negative")
 	}
+	if cfg.LockWait < 0 {
+		return nil, errors.New("credential: Config.LockWait is negative")
+	}
+	if cfg.Shared != nil && cfg.SharedPrefix == "" {
+		return nil, errors.New("credential: Config.SharedPrefix is empty")
+	}
 	s := &Store{
 		src:          cfg.Source,
 		now:          cfg.Now,
 		log:          cfg.Logger,
 		fetchTimeout: cfg.FetchTimeout,
+		canForce:     true,
 		jitter:       equalJitter,
+	}
+	if f, ok := cfg.Source.(Forcer); ok {
+		s.canForce = f.CanForce()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -133,6 +188,13 @@ func New(cfg Config) (*Store, error) {
 	}
 	s.cache = cache
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Shared != nil {
+		wait := cfg.LockWait
+		if wait == 0 {
+			wait = DefaultLockWait
+		}
+		s.shared = newSharedL2(cfg.Shared, cfg.SharedPrefix, wait)
+	}
 	return s, nil
 }
 

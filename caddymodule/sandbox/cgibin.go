@@ -92,6 +92,7 @@ func (h *Handler) serveTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket, left := h.state.ticket(now, h.ttl())
+	h.journal.saveIfNew(h.state, ticket)
 	writeJSON(w, http.StatusOK, ticketReply{ErrMsg: "ok", Ticket: ticket, ExpiresIn: left})
 }
 

@@ -19,5 +19,6 @@ func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.state.reset()
+	h.journal.clear()
 	writeJSON(w, http.StatusOK, controlReply{OK: true})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // fault is a failure queued through POST /sandbox/fault: the next Times
@@ -16,6 +18,8 @@ type fault struct {
 	ErrCode    int      `json:"errcode"`
 	HTTPStatus int      `json:"http_status"`
 	Times      int      `json:"times"`
+	// Stall holds the call that long before answering (see stall.go).
+	Stall caddy.Duration `json:"stall"`
 }
 
 // check validates f, defaulting Times to 1, and returns what is wrong.
@@ -30,8 +34,10 @@ func (f *fault) check() string {
 		return "times must not be negative"
 	case f.HTTPStatus != 0 && (f.HTTPStatus < 200 || f.HTTPStatus > 599):
 		return "http_status must be between 200 and 599"
-	case f.HTTPStatus == 0 && f.ErrCode == 0:
-		return "errcode or http_status is required"
+	case f.Stall < 0:
+		return "stall must not be negative"
+	case f.HTTPStatus == 0 && f.ErrCode == 0 && f.Stall == 0:
+		return "errcode or http_status is required (or a stall)"
 	}
 	if f.Times == 0 {
 		f.Times = 1
@@ -40,7 +46,11 @@ func (f *fault) check() string {
 }
 
 // answer writes the failure f stands for.
-func (f fault) answer(w http.ResponseWriter, _ *http.Request) {
+func (f fault) answer(w http.ResponseWriter, r *http.Request) {
+	f, ok := f.stallFirst(r)
+	if !ok {
+		return
+	}
 	if f.HTTPStatus != 0 {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(f.HTTPStatus)

@@ -78,6 +78,8 @@ type Handler struct {
 	apiKey      string
 	// state is the per-app state shared through pool.
 	state *state
+	// journal keeps the issued tickets across restarts (journal.go).
+	journal *ticketJournal
 	// pooled records that Provision took a reference on pool that Cleanup
 	// has yet to release. It is separate from state so that Cleanup never
 	// writes a field that requests still in flight read.
@@ -129,8 +131,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.apiKey = key
 	}
+	h.journal = newTicketJournal(ctx, h.AppID, h.logger)
 	val, _, err := pool.LoadOrNew(h.AppID, func() (caddy.Destructor, error) {
-		return newState(), nil
+		s := newState()
+		h.journal.restore(s, h.clock()) // tickets issued before a restart
+		return s, nil
 	})
 	if err != nil {
 		return err

@@ -19,12 +19,19 @@ type App struct {
 	// Every classic call invalidates the token other services of the app
 	// hold, so it is opt-in.
 	Classic bool
+	// Service, when set, is where access tokens come from: WeChat's token
+	// endpoints are then never called (Secret and Classic are unused), and
+	// tickets are still fetched from WeChat through Client.
+	Service *TokenService
 }
 
 // AccessToken fetches an access token. force asks stable_token for a new
 // token (force_refresh); the classic endpoint always issues a new one and
-// ignores it.
+// ignores it, and so does a token service.
 func (a *App) AccessToken(ctx context.Context, force bool) (Credential, error) {
+	if a.Service != nil {
+		return a.Service.Token(ctx)
+	}
 	if a.Classic {
 		return a.client().Token(ctx, a.AppID, a.Secret)
 	}
@@ -35,6 +42,10 @@ func (a *App) AccessToken(ctx context.Context, force bool) (Credential, error) {
 func (a *App) Ticket(ctx context.Context, accessToken string) (Credential, error) {
 	return a.client().Ticket(ctx, accessToken)
 }
+
+// CanForce says whether a forced token means anything: not with a token
+// service, which the credential store then never asks to force.
+func (a *App) CanForce() bool { return a.Service == nil }
 
 func (a *App) client() *Client {
 	if a.Client == nil {
@@ -47,7 +58,10 @@ func (a *App) client() *Client {
 // that an App printed by value is covered too.
 func (a App) String() string {
 	source := "stable_token"
-	if a.Classic {
+	switch {
+	case a.Service != nil:
+		source = "token service " + a.Service.Endpoint()
+	case a.Classic:
 		source = "token"
 	}
 	return fmt.Sprintf("wechat.App{AppID:%q, Secret:%s, Source:%s}", a.AppID, redactedValue(a.Secret), source)

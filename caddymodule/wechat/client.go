@@ -138,7 +138,14 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 		req.Header.Set("Content-Type", "application/json")
 	}
 
-	resp, err := c.httpClient().Do(req)
+	return exchange(c.httpClient(), req, endpoint, out, secrets)
+}
+
+// exchange sends req and decodes a 200 JSON answer into out, turning every
+// other outcome into one of this package's errors. secrets are the values
+// to keep out of any error it returns.
+func exchange(hc *http.Client, req *http.Request, endpoint string, out *reply, secrets []string) error {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return &RequestError{Endpoint: endpoint, Err: scrub(unwrapURLError(err), secrets)}
 	}
@@ -171,10 +178,13 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 // httpClient returns a copy of the configured client that never follows a
 // redirect: following one would send the secret in the query, or the body,
 // to wherever the redirect points. A 3xx is reported as an unexpected status.
-func (c *Client) httpClient() *http.Client {
-	hc := defaultHTTP
-	if c.HTTP != nil {
-		hc = c.HTTP
+func (c *Client) httpClient() *http.Client { return noRedirects(c.HTTP) }
+
+// noRedirects returns a copy of hc (or of the default client when hc is
+// nil) that never follows a redirect.
+func noRedirects(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = defaultHTTP
 	}
 	cp := *hc
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
