@@ -2,7 +2,9 @@
 // emulates the WeChat credential API offline, for the demo and for tests.
 //
 // It is NOT for production. It issues random tokens to whoever knows the
-// configured app ID and secret, keeps everything in memory, and has
+// configured app ID and secret, keeps its state in memory (only the
+// tickets it issued are journaled to Caddy's storage, so a restarted
+// sandbox still accepts the signatures of a restarted cluster), and has
 // unauthenticated control endpoints that reset it and inject failures.
 //
 // # Configuration
@@ -12,6 +14,8 @@
 //		app_secret {env.WECHAT_SECRET}  # required; {env.*}/{file.*} resolved at provision
 //		token_ttl  2h                   # lifetime of tokens and tickets (default 2h)
 //		latency    50ms                 # delay before every /cgi-bin answer (default 0)
+//		merchant_public_key <path>      # checks v3 paySigns
+//		api_key    {env.PAY_KEY}        # checks v2 paySigns
 //	}
 //
 // The handler answers every request it receives; a path it does not know
@@ -77,7 +81,9 @@
 // POST /sandbox/fault makes the next times (default 1) calls to endpoint
 // ("token", "stable_token", "getticket" or "*" for all three) fail with
 // WeChat error errcode, or, when http_status is set, with that HTTP status
-// and a short text body. Faults queue up in order:
+// and a short text body; with stall (a duration) the call is held that
+// long, or until the client gives up, before it answers (504, or the
+// errcode). Faults queue up in order:
 //
 //	POST /sandbox/fault
 //	{"endpoint":"getticket","errcode":45009,"times":2}
