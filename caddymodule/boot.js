@@ -11,7 +11,7 @@
 	// the others check the current URL, which a history-mode router changes.
 	var ua = w.navigator.userAgent;
 	var ios = /MicroMessenger/i.test(ua) && /iPhone|iPad|iPod/i.test(ua);
-	var signed = c.url, seq = 0, loading = false, hooked = false;
+	var signed = c.url, seq = 0, loading = false, hooked = false, retried = false;
 	function emit(name, detail) {
 		var e;
 		try { e = new CustomEvent(name, {detail: detail}); } catch (x) {
@@ -28,7 +28,17 @@
 		if (!hooked) {
 			hooked = true;
 			if (typeof wx.ready === "function") wx.ready(function () { emit("wechat-jssdk:ready", {url: signed}); });
-			if (typeof wx.error === "function") wx.error(function (err) { emit("wechat-jssdk:error", err); });
+			if (typeof wx.error === "function") wx.error(function (err) {
+				// A ticket can be invalidated without notice (another service of
+				// the account rotated it): ask once for a signature from a fresh
+				// ticket before giving up.
+				if (ep && !retried && /invalid signature/i.test(err && err.errMsg || "")) {
+					retried = true;
+					resign(true);
+					return;
+				}
+				emit("wechat-jssdk:error", err);
+			});
 		}
 		try {
 			wx.config({debug: o.debug, appId: o.appId, timestamp: o.timestamp, nonceStr: o.nonceStr,
@@ -36,11 +46,12 @@
 		} catch (e) {}
 	}
 	function here() { return w.location.href.split("#")[0]; }
-	function resign() {
-		var url = here();
-		if (url === signed) return;
+	function resign(retry) {
+		// a retry re-signs the URL WeChat checks: the landing one on iOS
+		var url = retry && ios ? signed : here();
+		if (url === signed && !retry) return;
 		var my = ++seq, x = new XMLHttpRequest();
-		x.open("GET", ep + "?url=" + encodeURIComponent(url));
+		x.open("GET", ep + "?url=" + encodeURIComponent(url) + (retry ? "&retry=1" : ""));
 		x.onload = function () {
 			if (my !== seq || x.status !== 200) return;
 			var o;
@@ -60,13 +71,13 @@
 			if (typeof orig !== "function") return;
 			h[name] = function () {
 				var r = orig.apply(this, arguments);
-				resign();
+				resign(false);
 				return r;
 			};
 		}
 		wrap("pushState");
 		wrap("replaceState");
-		w.addEventListener("popstate", resign);
+		w.addEventListener("popstate", function () { resign(false); });
 	}
 	function configure() {
 		if (state.configured) return true;

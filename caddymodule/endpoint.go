@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,7 +22,8 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
 		return
 	}
-	raw := originalQuery(r).Get("url")
+	q := originalQuery(r)
+	raw := q.Get("url")
 	if raw == "" {
 		writeJSONError(w, http.StatusBadRequest, "missing url parameter")
 		return
@@ -41,6 +43,15 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	if origin != want {
 		writeJSONError(w, http.StatusForbidden, "url is not on this site's origin")
 		return
+	}
+	if q.Get("retry") == "1" {
+		// The page's last signature was rejected: the ticket may have been
+		// rotated behind our back. The store refetches it at most once per
+		// 30 s whatever the number of pages asking; a refused or failed
+		// refetch leaves the current ticket to sign with.
+		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
+		_ = h.store.RefreshTicket(ctx)
+		cancel()
 	}
 	ticket, err := h.ticket(r.Context())
 	if err != nil {

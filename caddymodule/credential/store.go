@@ -135,6 +135,7 @@ type Store struct {
 	mu              sync.Mutex // guards the fields below, and wg.Add against Close
 	fail            failureState
 	forces          []time.Time // forced token fetches of the last 24 h, oldest first
+	lastSuspect     time.Time   // when RefreshTicket last went to WeChat
 	ticketExpiresAt time.Time
 	tokenExpiresAt  time.Time
 	lastErr         recordedError

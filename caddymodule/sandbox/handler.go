@@ -213,6 +213,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveFault(w, r)
 	case pathReset:
 		h.serveReset(w, r)
+	case pathRotate:
+		h.serveRotate(w, r)
 	case pathJweixin:
 		h.serveJweixin(w, r)
 	case pathPayOrder:

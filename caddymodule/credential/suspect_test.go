@@ -1,0 +1,80 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
+)
+
+func TestRefreshTicketOncePer30s(t *testing.T) {
+	h := newHarness(t, nil)
+	h.mustTicket(t, "TICKET-1-4b8e2d")
+
+	// 100 pages report an invalid signature at once: one ticket call.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, limited int
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := h.store.RefreshTicket(context.Background())
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrRefreshLimited):
+				limited++
+			default:
+				t.Errorf("RefreshTicket: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || limited != 99 {
+		t.Errorf("%d refetched, %d limited; want 1 and 99", ok, limited)
+	}
+	h.src.wantCalls(t, 1, 2, 0) // the token was not refetched, nor forced
+	h.mustTicket(t, "TICKET-2-4b8e2d")
+
+	h.clock.Advance(29 * time.Second)
+	var le *RefreshLimitedError
+	if err := h.store.RefreshTicket(context.Background()); !errors.As(err, &le) || le.RetryAfter != time.Second {
+		t.Fatalf("29 s later: %v, want limited for 1 s", err)
+	}
+	h.clock.Advance(time.Second)
+	if err := h.store.RefreshTicket(context.Background()); err != nil {
+		t.Fatalf("30 s later: %v", err)
+	}
+	h.src.wantCalls(t, 1, 3, 0)
+}
+
+// A ticket refetch whose ticket call rejects the token refetches the token
+// once (the ordinary cure), without forcing it.
+func TestRefreshTicketCuresRejectedToken(t *testing.T) {
+	h := newHarness(t, &fakeSource{ticket: func(n int, token string) (wechat.Credential, error) {
+		if n == 2 { // the rotation: the old token is no longer accepted
+			return wechat.Credential{}, apiErr(wechat.PathTicket, 40001)
+		}
+		return wechat.Credential{Value: "TICKET-" + token, ExpiresIn: lifetime}, nil
+	}})
+	h.mustTicket(t, "TICKET-TOKEN-1-7f3a9c")
+	if err := h.store.RefreshTicket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.src.wantCalls(t, 2, 3, 0)
+	h.mustTicket(t, "TICKET-TOKEN-2-7f3a9c")
+}
+
+func TestRefreshTicketAfterClose(t *testing.T) {
+	h := newHarness(t, nil)
+	h.store.Close()
+	if err := h.store.RefreshTicket(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
