@@ -134,7 +134,13 @@ func verifyAt(t *testing.T, base string, c wxConfig, pageURL string) (bool, stri
 // sandboxStats returns the sandbox's per-endpoint call counts.
 func sandboxStats(t *testing.T) map[string]int {
 	t.Helper()
-	resp, err := http.Get(sandURL + "/sandbox/stats")
+	return sandboxStatsAt(t, sandURL)
+}
+
+// sandboxStatsAt returns the per-endpoint call counts of the sandbox at base.
+func sandboxStatsAt(t *testing.T, base string) map[string]int {
+	t.Helper()
+	resp, err := http.Get(base + "/sandbox/stats")
 	if err != nil {
 		t.Fatalf("sandbox stats: %v", err)
 	}

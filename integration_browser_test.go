@@ -104,13 +104,18 @@ func readRecord(t *testing.T, dom string) e2eRecord {
 // browserSite serves testdata/e2e behind wechat_jssdk with the sandbox's
 // stub jweixin as sdk_url and the config endpoint on.
 func browserSite(opts string) string {
+	return browserSiteFor(testAppID, sandURL, opts)
+}
+
+// browserSiteFor is browserSite for another app and sandbox.
+func browserSiteFor(appID, sandbox, opts string) string {
 	return `
 http://` + siteAddr + ` {
 	wechat_jssdk {
-		app_id          ` + testAppID + `
+		app_id          ` + appID + `
 		app_secret      ` + testSecret + `
-		api_base        ` + sandURL + `
-		sdk_url         ` + sandURL + `/sandbox/jweixin.js
+		api_base        ` + sandbox + `
+		sdk_url         ` + sandbox + `/sandbox/jweixin.js
 		` + opts + `
 	}
 	root * testdata/e2e

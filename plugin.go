@@ -2,8 +2,10 @@
 // --with github.com/caddy-wechat/jssdk) and Caddy gains the wechat_jssdk
 // handler, which injects a correctly signed WeChat JS-SDK wx.config into
 // the HTML pages it serves or proxies; wechat_pay, which signs WeChat Pay
-// chooseWXPay parameters into order responses; and wechat_sandbox, an
-// offline stand-in for the WeChat API for demos and tests.
+// chooseWXPay parameters into order responses; wechat_oauth, which signs
+// WeChat users in through web OAuth and passes their openid upstream; and
+// wechat_sandbox, an offline stand-in for the WeChat API for demos and
+// tests.
 package jssdk
 
 import (
@@ -11,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	"github.com/caddy-wechat/jssdk/caddymodule"
+	"github.com/caddy-wechat/jssdk/caddymodule/oauth"
 	"github.com/caddy-wechat/jssdk/caddymodule/pay"
 	"github.com/caddy-wechat/jssdk/caddymodule/sandbox"
 )
@@ -21,11 +24,19 @@ func init() {
 	caddy.RegisterModule(caddymodule.AdminAPI{})
 	caddy.RegisterModule(sandbox.Handler{})
 	caddy.RegisterModule(pay.Handler{})
+	caddy.RegisterModule(oauth.Handler{})
 
 	httpcaddyfile.RegisterDirective("wechat_jssdk", caddymodule.ParseDirective)
 	httpcaddyfile.RegisterHandlerDirective("wechat_sandbox", sandbox.ParseCaddyfile)
 	httpcaddyfile.RegisterHandlerDirective("wechat_pay", pay.ParseCaddyfile)
+	httpcaddyfile.RegisterDirective("wechat_oauth", oauth.ParseDirective)
 
+	// Ahead of the rewrites (try_files … /index.html for an SPA), so that
+	// a path matcher on the directive sees the path the browser asked for,
+	// and so well ahead of wechat_jssdk and wechat_pay: the upstream and
+	// the order endpoint see the identity. After redir: a redirect needs
+	// no sign-in.
+	httpcaddyfile.RegisterDirectiveOrder("wechat_oauth", httpcaddyfile.Before, "method")
 	// Inside encode, so what it injects is compressed with the page, and
 	// outside templates and the responders, whose output it rewrites.
 	httpcaddyfile.RegisterDirectiveOrder("wechat_jssdk", httpcaddyfile.Before, "templates")

@@ -221,6 +221,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveOrder(w, r)
 	case pathPayVerify:
 		h.servePayVerify(w, r)
+	case pathOAuthAuthorize:
+		h.serveAuthorize(w, r)
+	case pathOAuthToken:
+		h.serveOAuthToken(w, r)
 	default:
 		writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
 	}

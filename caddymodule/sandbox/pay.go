@@ -44,6 +44,11 @@ func (h *Handler) serveOrder(w http.ResponseWriter, r *http.Request) {
 	if v, ok := order["out_trade_no"]; ok {
 		reply["out_trade_no"] = v
 	}
+	// A JSAPI order names its payer (payer.openid); the demo's "backend"
+	// takes it from wechat_oauth's header, as a real backend would.
+	if openid := r.Header.Get("X-WeChat-OpenID"); openid != "" {
+		reply["payer"] = map[string]string{"openid": openid}
+	}
 	writeJSON(w, http.StatusOK, reply)
 }
 

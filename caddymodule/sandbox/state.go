@@ -65,6 +65,8 @@ type state struct {
 	// orders maps each prepay_id issued by the order call to whether it
 	// has been paid; a prepay_id pays once.
 	orders map[string]bool
+	// oauth holds the web OAuth codes issued (oauth.go).
+	oauth oauthCodes
 }
 
 func newState() *state {
@@ -92,6 +94,7 @@ func (s *state) reset() {
 	s.calls = stats{}
 	s.faults = nil
 	s.orders = make(map[string]bool)
+	s.oauth = oauthCodes{}
 }
 
 // count records one call to ep.

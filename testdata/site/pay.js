@@ -24,7 +24,10 @@
 			wx.chooseWXPay({
 				timestamp: p.timeStamp, nonceStr: p.nonceStr, "package": p["package"],
 				signType: p.signType, paySign: p.paySign,
-				success: function () { show("paid", "chooseWXPay:ok \u2714 paid (order " + order.out_trade_no + ")"); },
+				success: function () {
+					var payer = order.payer ? ", payer " + order.payer.openid : ", no payer: open the page in WeChat to sign in";
+					show("paid", "chooseWXPay:ok \u2714 paid (order " + order.out_trade_no + payer + ")");
+				},
 				fail: function (r) { show("failed", r.errMsg); button.disabled = false; }
 			});
 		};

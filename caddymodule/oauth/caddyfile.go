@@ -1,0 +1,149 @@
+package oauth
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// ParseDirective turns the wechat_oauth directive into its route. It is
+// RegisterHandlerDirective's work plus one thing: the route also matches
+// the callback path, so that WeChat's redirect back reaches the handler
+// even when the operator's matcher (wechat_oauth /shop/* …) does not cover
+// it. The callback is matched on the path as it arrived, so that a rewrite
+// ahead of the directive (try_files … /index.html) cannot hide it.
+func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler, err := ParseCaddyfile(h)
+	if err != nil {
+		return nil, err
+	}
+	routes := h.NewRoute(matcherSet, handler)
+	if matcherSet == nil {
+		return routes, nil // matches every request, the callback included
+	}
+	callback := orDefault(handler.(*Handler).CallbackPath, DefaultCallbackPath)
+	vars, err := json.Marshal(map[string][]string{"{http.request.orig_uri.path}": {callback}})
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range routes {
+		if route, ok := v.Value.(caddyhttp.Route); ok {
+			route.MatcherSetsRaw = append(route.MatcherSetsRaw, caddy.ModuleMap{"vars": vars})
+			routes[i].Value = route
+		}
+	}
+	return routes, nil
+}
+
+// ParseCaddyfile sets up the handler from Caddyfile tokens.
+func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var m Handler
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	wechat_oauth [<matcher>] {
+//		app_id         <appid>
+//		app_secret     <secret>
+//		scope          snsapi_base|snsapi_userinfo
+//		api_base       <url>
+//		authorize_url  <url>
+//		callback_path  <path>
+//		header         <openid header> [<unionid header>]
+//		cookie_name    <name>
+//		max_age        <duration>
+//		outside_wechat pass|deny
+//	}
+//
+// Every error names the directive and the option, and the block is checked
+// with Validate so that `caddy adapt` already reports a bad value. Errors
+// never repeat what was given to app_secret.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		// not echoed: a misplaced secret would end up in the error
+		return d.Err("wechat_oauth: takes no arguments besides a matcher; put options in a block")
+	}
+	seen := make(map[string]bool)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		field := h.stringField(opt)
+		if field == nil && opt != "header" && opt != "max_age" {
+			return d.Errf("wechat_oauth: unknown option %q", opt)
+		}
+		if seen[opt] {
+			return d.Errf("wechat_oauth: %s: given more than once", opt)
+		}
+		seen[opt] = true
+		args := d.RemainingArgs()
+		switch {
+		case len(args) == 0:
+			return d.Errf("wechat_oauth: %s: missing value", opt)
+		case opt == "header" && len(args) > 2:
+			return d.Err("wechat_oauth: header: takes the openid header and, optionally, the unionid header")
+		case opt != "header" && len(args) > 1:
+			return d.Errf("wechat_oauth: %s: takes exactly one value", opt)
+		}
+		switch opt {
+		case "header":
+			h.Header = args[0]
+			if len(args) == 2 {
+				h.UnionIDHeader = args[1]
+			}
+		case "max_age":
+			dur, err := caddy.ParseDuration(args[0])
+			if err != nil || dur < time.Second {
+				return d.Errf("wechat_oauth: max_age: %q is not a duration of at least 1s (like 12h or 7d)", args[0])
+			}
+			h.MaxAge = caddy.Duration(dur)
+		default:
+			*field = args[0]
+		}
+	}
+	if err := h.Validate(); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// stringField returns the field a single-string option sets, nil for the
+// others.
+func (h *Handler) stringField(opt string) *string {
+	switch opt {
+	case "app_id":
+		return &h.AppID
+	case "app_secret":
+		return &h.AppSecret
+	case "scope":
+		return &h.Scope
+	case "api_base":
+		return &h.APIBase
+	case "authorize_url":
+		return &h.AuthorizeURL
+	case "callback_path":
+		return &h.CallbackPath
+	case "cookie_name":
+		return &h.CookieName
+	case "outside_wechat":
+		return &h.OutsideWeChat
+	}
+	return nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,197 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
+	"go.uber.org/zap"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
+)
+
+// Handler signs WeChat users in through web OAuth and passes their openid
+// (and unionid) to the next handlers in a request header. See the package
+// documentation for the flow.
+type Handler struct {
+	// The AppID (wx…) of the Official Account whose web authorization is
+	// used: the same account as wechat_jssdk's. Required.
+	AppID string `json:"app_id,omitempty"`
+
+	// The account's AppSecret, for the code exchange. Required. Write
+	// `{env.NAME}` or `{file.PATH}`: they are resolved when the handler is
+	// provisioned, and a literal secret would sit in the JSON config, where
+	// Caddy's admin API shows it.
+	AppSecret string `json:"app_secret,omitempty"`
+
+	// What to ask the user for: snsapi_base (the default: silent, openid
+	// only) or snsapi_userinfo (a consent page).
+	Scope string `json:"scope,omitempty"`
+
+	// The WeChat API origin the code is exchanged at
+	// (GET {api_base}/sns/oauth2/access_token). Default:
+	// https://api.weixin.qq.com.
+	APIBase string `json:"api_base,omitempty"`
+
+	// WeChat's authorize page. Default:
+	// https://open.weixin.qq.com/connect/oauth2/authorize. Tests and the demo
+	// point it at wechat_sandbox.
+	AuthorizeURL string `json:"authorize_url,omitempty"`
+
+	// The path WeChat sends the browser back to, on this site's origin.
+	// Default: /.well-known/wechat-oauth/callback. The handler answers it
+	// whatever the directive's matcher; the origin must be the domain set
+	// for web authorization in the account's settings.
+	CallbackPath string `json:"callback_path,omitempty"`
+
+	// The request header that carries the openid upstream. Default:
+	// X-WeChat-OpenID.
+	Header string `json:"header,omitempty"`
+
+	// The request header that carries the unionid upstream, when WeChat
+	// gives one (the account is bound to an Open Platform account).
+	// Default: X-WeChat-UnionID.
+	UnionIDHeader string `json:"unionid_header,omitempty"`
+
+	// The session cookie's name; the state cookie adds "_state". Default:
+	// __Host-wechat_oauth over https, wechat_oauth over http. A name with
+	// the __Host- or __Secure- prefix loses it over http, where browsers
+	// would drop the cookie.
+	CookieName string `json:"cookie_name,omitempty"`
+
+	// How long a sign-in lasts. Default: 7d. At most 400d, the longest a
+	// browser keeps a cookie.
+	MaxAge caddy.Duration `json:"max_age,omitempty"`
+
+	// What a browser that is not WeChat's gets without a session: "pass"
+	// (the default: on to the next handler, without identity) or "deny"
+	// (403 and a short page saying to open the link in WeChat).
+	OutsideWeChat string `json:"outside_wechat,omitempty"`
+
+	secret  string // AppSecret with placeholders resolved
+	openID  string // Header, canonical
+	unionID string // UnionIDHeader, canonical
+	sealer  *sealer
+	client  *wechat.Client
+	replay  *replayCache
+	once    *onceLog
+	now     func() time.Time
+	storage certmagic.Storage // tests set it; nil means the config's
+	logger  *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.wechat_oauth",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// keyTimeout bounds reading (or creating) the cookie key at provision: a
+// storage that hangs must fail the config load, not hold it forever.
+const keyTimeout = time.Minute
+
+// Provision resolves the secret and loads the cookie key from storage,
+// creating it on first use, so that a bad secret placeholder or an
+// unreachable storage fails the config load rather than a user's sign-in.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.logger == nil { // tests set their own
+		h.logger = ctx.Logger()
+	}
+	h.applyDefaults()
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	secret, err := resolveSecret(h.AppSecret)
+	if err != nil {
+		return err
+	}
+	h.secret = secret
+	if !isPlaceholder(h.AppSecret) {
+		h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
+	}
+	st := h.storage
+	if st == nil {
+		st = contextStorage(ctx)
+	}
+	if st == nil {
+		return errors.New("wechat_oauth: no storage to keep the cookie key in")
+	}
+	kctx, cancel := context.WithTimeout(ctx, keyTimeout)
+	defer cancel()
+	key, created, err := loadOrCreateKey(kctx, st, h.AppID)
+	if err != nil {
+		return err
+	}
+	h.sealer, err = newSealer(key, h.AppID)
+	clear(key)
+	if err != nil {
+		return fmt.Errorf("wechat_oauth: %v", err)
+	}
+	h.client = &wechat.Client{BaseURL: h.APIBase}
+	h.openID, h.unionID = http.CanonicalHeaderKey(h.Header), http.CanonicalHeaderKey(h.UnionIDHeader)
+	if h.replay == nil {
+		h.replay = consumedStates
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.once = new(onceLog)
+	keyState := "read from storage"
+	if created {
+		keyState = "created in storage"
+	}
+	h.logger.Info("WeChat web OAuth enabled",
+		zap.String("app_id", h.AppID),
+		zap.String("scope", h.Scope),
+		zap.String("callback_path", h.CallbackPath),
+		zap.String("cookie_key", keyState+" at "+keyStorageKey(h.AppID)))
+	return nil
+}
+
+// ServeHTTP removes client-sent identity headers, answers the callback, and
+// passes a request with a session on with the identity headers set; one
+// without a session is signed in, refused or passed on anonymously.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h.stripIdentity(r.Header)
+	https := isHTTPS(r)
+	if originalPath(r) == h.CallbackPath {
+		h.serveCallback(w, r, https)
+		return nil
+	}
+	if s, ok := h.readSession(r, https); ok {
+		if s.OpenID != "" {
+			r.Header[h.openID] = []string{s.OpenID}
+			if s.UnionID != "" {
+				r.Header[h.unionID] = []string{s.UnionID}
+			}
+		}
+		return next.ServeHTTP(w, r)
+	}
+	if !isWeChat(r) {
+		if h.OutsideWeChat == OutsideDeny {
+			writeOutsideWeChat(w, r)
+			return nil
+		}
+		return next.ServeHTTP(w, r)
+	}
+	if !isNavigation(r) {
+		writeSignInRequired(w)
+		return nil
+	}
+	h.startSignIn(w, r, https)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

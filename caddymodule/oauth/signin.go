@@ -1,0 +1,81 @@
+package oauth
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// startSignIn sends a WeChat browser without a session to WeChat's
+// authorize page, with a fresh state bound to this browser by the state
+// cookie, which also keeps the URL to come back to.
+func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request, https bool) {
+	p := pending{ID: newStateID(), Expires: h.now().Add(stateTTL), Return: returnTarget(r)}
+	_, stateCookie := h.cookieNames(https)
+	http.SetCookie(w, h.cookie(stateCookie, h.sealer.seal(purposeState, encodePending(p)), stateTTL, https))
+	hdr := w.Header()
+	hdr.Set("Location", h.authorizeURL(origin(r, https), p.ID.param()))
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
+	h.logger.Debug("no session: redirecting to WeChat to sign in")
+}
+
+// authorizeURL is WeChat's authorize link. WeChat matches it strictly: the
+// parameters in exactly this order, and #wechat_redirect at the end, or
+// the authorization page does not open. url.Values would sort them, so the
+// link is written out by hand.
+func (h *Handler) authorizeURL(origin, state string) string {
+	var b strings.Builder
+	b.WriteString(h.AuthorizeURL)
+	b.WriteString("?appid=")
+	b.WriteString(url.QueryEscape(h.AppID))
+	b.WriteString("&redirect_uri=")
+	b.WriteString(url.QueryEscape(origin + h.CallbackPath))
+	b.WriteString("&response_type=code&scope=")
+	b.WriteString(h.Scope)
+	b.WriteString("&state=")
+	b.WriteString(state)
+	b.WriteString("#wechat_redirect")
+	return b.String()
+}
+
+// signInRequired is the 401 body for a request that cannot follow a
+// redirect to WeChat (a POST, an XHR): the page should reload, which signs
+// the user in.
+const signInRequired = `{"error":"wechat_oauth_required","message":"no WeChat session: reload the page in WeChat to sign in"}` + "\n"
+
+func writeSignInRequired(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(signInRequired))
+}
+
+// outsideWeChatPage is the 403 page of outside_wechat deny, in the words
+// WeChat itself uses for a link opened elsewhere.
+const outsideWeChatPage = `<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>请在微信客户端打开链接</title></head>
+<body><p>请在微信客户端打开链接。</p><p lang="en">Please open this page in WeChat.</p></body></html>
+`
+
+// outsideWeChatJSON is the same refusal for a request that is not a page
+// load.
+const outsideWeChatJSON = `{"error":"wechat_required","message":"open this page in WeChat"}` + "\n"
+
+func writeOutsideWeChat(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	body, ctype := outsideWeChatPage, "text/html; charset=utf-8"
+	if !isNavigation(r) {
+		body, ctype = outsideWeChatJSON, "application/json; charset=utf-8"
+	}
+	hdr.Set("Content-Type", ctype)
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(body))
+	}
+}
