@@ -39,7 +39,7 @@ type responseWriter struct {
 	req      *http.Request
 	state    writerState
 	status   int
-	injector *inject.Writer
+	injector inject.Writer
 	first    firstWrite
 	cause    error // why a page was refused (on_error fail)
 	block    []byte
@@ -157,8 +157,10 @@ func (rw *responseWriter) decide(first []byte) {
 	bodyrewrite.WeakenETag(hdr)
 	rw.state = injecting
 	injectedPage.Inc()
-	rw.first = firstWrite{w: bodyrewrite.WriterOnly{Writer: rw.ResponseWriter}, buf: rw.first.buf[:0]}
-	rw.injector = inject.NewWriter(&rw.first, rw.block, rw.h.mode)
+	// firstWrite only calls Write: the writer goes in as it is, since
+	// boxing a WriterOnly would cost an allocation per page.
+	rw.first = firstWrite{w: rw.ResponseWriter, buf: rw.first.buf[:0]}
+	rw.injector.Reset(&rw.first, rw.block, rw.h.mode)
 }
 
 // Write streams p according to the decision made at the header.
@@ -185,8 +187,25 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := rw.ResponseWriter.(io.ReaderFrom); ok && rw.state == passing {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(bodyrewrite.WriterOnly{Writer: rw}, r)
+	// io.Copy would allocate a buffer per page (the body's size, up to
+	// 32 KiB: most of what a page costs) and box a WriterOnly; a pooled
+	// buffer and a pointer conversion cost nothing.
+	buf := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(buf)
+	return io.CopyBuffer((*bodyWriter)(rw), r, *buf)
 }
+
+// copyBufPool holds the buffers ReadFrom copies injected bodies through.
+var copyBufPool = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
+// bodyWriter is a responseWriter without ReadFrom, so that io.CopyBuffer
+// does not call back into it.
+type bodyWriter responseWriter
+
+func (w *bodyWriter) Write(p []byte) (int, error) { return (*responseWriter)(w).Write(p) }
 
 // FlushError writes the bytes the injector holds back before flushing, so a
 // streaming upstream (long poll, chunked HTML) is never held back.
