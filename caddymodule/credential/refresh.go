@@ -26,8 +26,9 @@ func (e *RefreshLimitedError) Error() string {
 // Is makes errors.Is(err, ErrRefreshLimited) hold.
 func (e *RefreshLimitedError) Is(target error) bool { return target == ErrRefreshLimited }
 
-// flightRefresh names the singleflight call of a forced refresh.
-const flightRefresh = "refresh"
+// flightRefresh names the singleflight call of a forced refresh (and
+// appears in the error of a caller that stops waiting for it).
+const flightRefresh = "forced refresh"
 
 // Refresh fetches a new token and ticket now, whatever is cached: the
 // operator's cure for a token another service invalidated. It takes the
@@ -42,24 +43,42 @@ const flightRefresh = "refresh"
 // Unlike Ticket, it may race with Close (the admin API calls it on stores
 // a reload may be closing): it then fails with ErrClosed.
 func (s *Store) Refresh(ctx context.Context) error {
+	return s.limitedFlight(ctx, flightRefresh, s.reserveForce, func() error {
+		s.cache.Del(keyToken)
+		if _, err := s.fetchToken(true); err != nil {
+			return err
+		}
+		_, err := s.fetchTicket()
+		return err
+	})
+}
+
+// limitedFlight runs work as the one flight named name, when reserve grants
+// a slot for it now; otherwise it is refused with a *RefreshLimitedError.
+// The flight holds fetchMu and the shared lock, and when another instance
+// refreshed after the caller asked it takes that credential instead of
+// running work. The caller waits until the flight ends or ctx is done; the
+// flight goes on regardless.
+func (s *Store) limitedFlight(ctx context.Context, name string, reserve func(time.Time) time.Duration, work func() error) error {
 	if s.closed.Load() {
 		return errClosed
 	}
 	asked := s.now()
-	if wait := s.reserveForce(asked); wait > 0 {
+	if wait := reserve(asked); wait > 0 {
 		return &RefreshLimitedError{RetryAfter: wait}
 	}
-	ch := s.group.DoChan(flightRefresh, func() (any, error) { return nil, s.refreshFlight(asked) })
+	ch := s.group.DoChan(name, func() (any, error) { return nil, s.refreshFlight(asked, work) })
 	select {
 	case r := <-ch:
 		return r.Err
 	case <-ctx.Done():
-		return fmt.Errorf("%w: gave up waiting for the forced refresh: %w", ErrUnavailable, ctx.Err())
+		return fmt.Errorf("%w: gave up waiting for the %s: %w", ErrUnavailable, name, ctx.Err())
 	}
 }
 
-// refreshFlight is Refresh's upstream work, asked for at the instant asked.
-func (s *Store) refreshFlight(asked time.Time) error {
+// refreshFlight is the upstream side of limitedFlight, asked for at the
+// instant asked.
+func (s *Store) refreshFlight(asked time.Time, work func() error) error {
 	if !s.enter() {
 		return errClosed
 	}
@@ -73,18 +92,14 @@ func (s *Store) refreshFlight(asked time.Time) error {
 			return joinUnavailable(err)
 		}
 		defer unlock()
-		// Another instance refreshed after the operator asked: take it.
+		// Another instance refreshed after the caller asked: take it.
 		if e, ok := s.loadShared(keyTicket, s.now()); ok && !e.obtainedAt.Before(asked) {
 			s.keep(keyTicket, e)
 			s.recovered()
 			return nil
 		}
 	}
-	s.cache.Del(keyToken)
-	if _, err := s.fetchToken(true); err != nil {
-		return s.failed(err)
-	}
-	if _, err := s.fetchTicket(); err != nil {
+	if err := work(); err != nil {
 		return s.failed(err)
 	}
 	s.recovered()

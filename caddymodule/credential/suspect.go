@@ -2,7 +2,6 @@ package credential
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -12,7 +11,7 @@ import (
 const suspectInterval = 30 * time.Second
 
 // flightSuspect names the singleflight call of RefreshTicket.
-const flightSuspect = "suspect"
+const flightSuspect = "ticket refetch"
 
 // RefreshTicket treats the cached ticket as suspect — a page reported that
 // WeChat rejected a signature made with it, as happens when another service
@@ -25,20 +24,12 @@ const flightSuspect = "suspect"
 // last such refetch it is refused with a *RefreshLimitedError; callers then
 // sign with what the store holds, which is by then the refetched ticket.
 func (s *Store) RefreshTicket(ctx context.Context) error {
-	if s.closed.Load() {
-		return errClosed
-	}
-	asked := s.now()
-	if wait := s.reserveSuspect(asked); wait > 0 {
-		return &RefreshLimitedError{RetryAfter: wait}
-	}
-	ch := s.group.DoChan(flightSuspect, func() (any, error) { return nil, s.suspectFlight(asked) })
-	select {
-	case r := <-ch:
-		return r.Err
-	case <-ctx.Done():
-		return fmt.Errorf("%w: gave up waiting for the ticket refetch: %w", ErrUnavailable, ctx.Err())
-	}
+	return s.limitedFlight(ctx, flightSuspect, s.reserveSuspect, func() error {
+		s.log.Info("a page reported an invalid signature; fetching a new jsapi_ticket")
+		s.cache.Del(keyTicket)
+		_, err := s.fetchTicket()
+		return err
+	})
 }
 
 // reserveSuspect takes the slot for one refetch, or says how long until
@@ -53,34 +44,4 @@ func (s *Store) reserveSuspect(now time.Time) time.Duration {
 	}
 	s.lastSuspect = now
 	return 0
-}
-
-func (s *Store) suspectFlight(asked time.Time) error {
-	if !s.enter() {
-		return errClosed
-	}
-	defer s.wg.Done()
-	s.fetchMu.Lock()
-	defer s.fetchMu.Unlock()
-
-	if s.shared != nil {
-		unlock, err := s.lockShared()
-		if err != nil {
-			return joinUnavailable(err)
-		}
-		defer unlock()
-		// Another instance refetched after the page asked: take that.
-		if e, ok := s.loadShared(keyTicket, s.now()); ok && !e.obtainedAt.Before(asked) {
-			s.keep(keyTicket, e)
-			s.recovered()
-			return nil
-		}
-	}
-	s.log.Info("a page reported an invalid signature; fetching a new jsapi_ticket")
-	s.cache.Del(keyTicket)
-	if _, err := s.fetchTicket(); err != nil {
-		return s.failed(err)
-	}
-	s.recovered()
-	return nil
 }

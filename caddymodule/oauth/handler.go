@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -79,7 +80,7 @@ type Handler struct {
 	sealer  *sealer
 	client  *wechat.Client
 	replay  *replayCache
-	once    *onceLog
+	once    *logonce.Set
 	now     func() time.Time
 	storage certmagic.Storage // tests set it; nil means the config's
 	logger  *zap.Logger
@@ -142,7 +143,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.once = new(onceLog)
+	h.once = new(logonce.Set)
 	keyState := "read from storage"
 	if created {
 		keyState = "created in storage"

@@ -1,10 +1,6 @@
 package oauth
 
-import (
-	"sync/atomic"
-
-	"go.uber.org/zap"
-)
+import "go.uber.org/zap"
 
 // cause is a reason a sign-in failed that is not the user's doing.
 type cause uint8
@@ -24,23 +20,13 @@ var causeMessages = [numCauses]string{
 	causeGone:     "the browser left during the OAuth code exchange",
 }
 
-// onceLog remembers which causes were logged, so that a broken setup costs
-// one warning per cause, not one per sign-in.
-type onceLog struct{ seen atomic.Uint32 }
-
-// first reports whether c is seen for the first time.
-func (o *onceLog) first(c cause) bool {
-	bit := uint32(1) << c
-	return o.seen.Or(bit)&bit == 0
-}
-
 // problem logs c at warning level the first time (error for a
 // configuration problem), and at debug level after that.
 func (h *Handler) problem(c cause, fields ...zap.Field) {
 	switch {
 	case c == causeGone:
 		h.logger.Debug(causeMessages[c], fields...)
-	case !h.once.first(c):
+	case !h.once.First(uint8(c)):
 		h.logger.Debug(causeMessages[c], fields...)
 	case c == causeConfig:
 		h.logger.Error(causeMessages[c], fields...)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"go.uber.org/zap"
 )
 
@@ -62,7 +63,7 @@ func fuzzHandler() *Handler {
 		PrepayField: DefaultPrepayField, OutputField: DefaultOutputField, MaxBody: DefaultMaxBody}
 	h.signer = v2Signer(testAPIKey, "MD5")
 	h.tmpl = newMemberTemplate(h.OutputField, h.AppID, h.SignType)
-	h.once = new(onceLog)
+	h.once = new(logonce.Set)
 	h.now = func() time.Time { return testNow }
 	h.logger = zap.NewNop()
 	return h

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -49,7 +50,7 @@ type Handler struct {
 
 	signer signer
 	tmpl   memberTemplate
-	once   *onceLog         // a pointer: Handler is copied by value (CaddyModule)
+	once   *logonce.Set     // a pointer: Handler is copied by value (CaddyModule)
 	now    func() time.Time // time.Now, or a test clock
 	logger *zap.Logger
 }
@@ -76,7 +77,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.signer = s
 	h.tmpl = newMemberTemplate(h.OutputField, h.AppID, h.SignType)
-	h.once = new(onceLog)
+	h.once = new(logonce.Set)
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -1,10 +1,6 @@
 package pay
 
-import (
-	"sync/atomic"
-
-	"go.uber.org/zap"
-)
+import "go.uber.org/zap"
 
 // cause is a reason a response that looked signable was passed through.
 type cause uint8
@@ -32,20 +28,10 @@ var causeMessages = [numCauses]string{
 	causeSignFailed:   "computing paySign failed; passed through unsigned",
 }
 
-// onceLog remembers which causes were logged, so that a misbehaving backend
-// costs one log line per cause, not one per request.
-type onceLog struct{ seen atomic.Uint32 }
-
-// first reports whether c is seen for the first time.
-func (o *onceLog) first(c cause) bool {
-	bit := uint32(1) << c
-	return o.seen.Or(bit)&bit == 0
-}
-
 // passedThrough logs c the first time it happens (and at debug level every
 // time).
 func (h *Handler) passedThrough(c cause, fields ...zap.Field) {
-	if h.once.first(c) {
+	if h.once.First(uint8(c)) {
 		h.logger.Warn(causeMessages[c], append(fields, zap.String("output_field", h.OutputField))...)
 		return
 	}

@@ -30,6 +30,11 @@ func (h *Handler) serveRotate(w http.ResponseWriter, r *http.Request) {
 func (s *state) rotate() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forgetCredentials()
+}
+
+// forgetCredentials drops every issued token and ticket; s.mu is held.
+func (s *state) forgetCredentials() {
 	s.tokens = make(map[string]time.Time)
 	s.pruneAt = minPrune
 	s.latestClassic, s.currentStable = "", ""

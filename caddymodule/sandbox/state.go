@@ -86,11 +86,7 @@ func (s *state) Destruct() error { return nil }
 func (s *state) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tokens = make(map[string]time.Time)
-	s.pruneAt = minPrune
-	s.latestClassic, s.currentStable = "", ""
-	s.tickets = make(map[string]time.Time)
-	s.currentTicket = ""
+	s.forgetCredentials()
 	s.calls = stats{}
 	s.faults = nil
 	s.orders = make(map[string]bool)
