@@ -72,7 +72,9 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
-		return d.Errf("wechat_jssdk: unexpected argument %q (options go in a block)", d.Val())
+		// The value is not repeated: a misplaced secret would end up in the
+		// error, and errors are logged.
+		return d.Err("wechat_jssdk: takes no arguments besides a matcher; options go in a block")
 	}
 	for d.NextBlock(0) {
 		opt := d.Val()
@@ -155,7 +157,7 @@ func singleArg(d *caddyfile.Dispenser, opt string) (string, error) {
 	}
 	v := d.Val()
 	if d.NextArg() {
-		return "", d.Errf("wechat_jssdk: %s: takes one value, got another: %q", opt, d.Val())
+		return "", d.Errf("wechat_jssdk: %s: takes one value, got more (not repeated here: it may be a secret)", opt)
 	}
 	return v, nil
 }

@@ -91,7 +91,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		input string
 		want  []string // substrings of the error, besides "wechat_jssdk"
 	}{
-		{"argument on the directive line", "wechat_jssdk wx1234 {\n}", []string{"unexpected argument", `"wx1234"`}},
+		{"argument on the directive line", "wechat_jssdk wx1234 {\n}", []string{"takes no arguments besides a matcher"}},
+		{"misplaced secret is not echoed", "wechat_jssdk {\n app_id app_secret S3CRET\n}", []string{"app_id:", "one value"}},
 		{"unknown option", "wechat_jssdk {\n app_key x\n}", []string{"unknown option", `"app_key"`}},
 		{"debug with a value", "wechat_jssdk {\n debug true\n}", []string{"debug", "no argument"}},
 		{"bad duration", "wechat_jssdk {\n timeout soon\n}", []string{"timeout", "invalid duration", `"soon"`}},
@@ -126,6 +127,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not contain %q", err, s)
 				}
+			}
+			if strings.Contains(err.Error(), "S3CRET") {
+				t.Errorf("error %q repeats a misplaced value", err)
 			}
 		})
 	}
