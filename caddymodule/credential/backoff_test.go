@@ -129,7 +129,13 @@ func TestStaleDuringBackoff(t *testing.T) {
 		t.Errorf("ServedStale = %d, want 2", st.ServedStale)
 	}
 
-	h.clock.Advance(200 * time.Second) // expired; still in the 10 min window
+	// within staleGuard of WeChat's expiry (7200 s): no longer served, since
+	// the page would be checked after the ticket died
+	h.clock.Advance(200*time.Second - staleGuard)
+	if _, err := h.ticket(t); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("%s before expiry: err = %v, want ErrUnavailable", staleGuard, err)
+	}
+	h.clock.Advance(staleGuard) // expired; still in the 10 min window
 	_, err := h.ticket(t)
 	var apiError *wechat.APIError
 	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &apiError) || apiError.Code != 45009 {

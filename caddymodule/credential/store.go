@@ -136,6 +136,7 @@ type Store struct {
 	fail            failureState
 	forces          []time.Time // forced token fetches of the last 24 h, oldest first
 	lastSuspect     time.Time   // when RefreshTicket last went to WeChat
+	suspected       string      // the ticket it was asked about then
 	ticketExpiresAt time.Time
 	tokenExpiresAt  time.Time
 	lastErr         recordedError

@@ -42,12 +42,38 @@ func TestRefreshTicketOncePer30s(t *testing.T) {
 	h.src.wantCalls(t, 1, 2, 0) // the token was not refetched, nor forced
 	h.mustTicket(t, "TICKET-2-4b8e2d")
 
-	h.clock.Advance(29 * time.Second)
+	// right after: refused, whatever the ticket (the floor)
 	var le *RefreshLimitedError
-	if err := h.store.RefreshTicket(context.Background()); !errors.As(err, &le) || le.RetryAfter != time.Second {
-		t.Fatalf("29 s later: %v, want limited for 1 s", err)
-	}
 	h.clock.Advance(time.Second)
+	if err := h.store.RefreshTicket(context.Background()); !errors.As(err, &le) || le.RetryAfter != suspectFloor-time.Second {
+		t.Fatalf("1 s later: %v, want limited for %s", err, suspectFloor-time.Second)
+	}
+	// past the floor, the refetched ticket (not suspected yet: a second
+	// rotation) may be refetched
+	h.clock.Advance(suspectFloor)
+	if err := h.store.RefreshTicket(context.Background()); err != nil {
+		t.Fatalf("a new rotation 6 s later: %v", err)
+	}
+	h.src.wantCalls(t, 1, 3, 0)
+}
+
+// WeChat hands back the same ticket (it thinks it valid): pages reporting
+// it again do not cause another call for 30 s.
+func TestRefreshTicketSameTicketOncePer30s(t *testing.T) {
+	h := newHarness(t, &fakeSource{ticket: func(int, string) (wechat.Credential, error) {
+		return wechat.Credential{Value: "TICKET-SAME", ExpiresIn: lifetime}, nil
+	}})
+	h.mustTicket(t, "TICKET-SAME")
+	if err := h.store.RefreshTicket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.src.wantCalls(t, 1, 2, 0)
+	var le *RefreshLimitedError
+	h.clock.Advance(10 * time.Second)
+	if err := h.store.RefreshTicket(context.Background()); !errors.As(err, &le) || le.RetryAfter != 20*time.Second {
+		t.Fatalf("the same ticket 10 s later: %v, want limited for 20 s", err)
+	}
+	h.clock.Advance(20 * time.Second)
 	if err := h.store.RefreshTicket(context.Background()); err != nil {
 		t.Fatalf("30 s later: %v", err)
 	}

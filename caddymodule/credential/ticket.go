@@ -84,9 +84,17 @@ func (s *Store) ticketSlow(ctx context.Context, now time.Time) (string, error) {
 
 // serveStale returns a cached ticket that is past its margin but that
 // WeChat still accepts, or err when there is none.
+// staleGuard is how long before WeChat's expiry a stale ticket stops being
+// served: a page takes time to load and run wx.config, and WeChat checks the
+// signature then. (Found by the chaos harness: a page served in the last
+// milliseconds of a ticket failed verification.)
+const staleGuard = 10 * time.Second
+
 func (s *Store) serveStale(now time.Time, err error) (string, error) {
 	if !s.closed.Load() {
-		if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.expiresAt) {
+		// Not to the last second: the page is checked by the browser after it
+		// arrives, and a ticket that has expired by then signs nothing.
+		if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.expiresAt.Add(-staleGuard)) {
 			s.counts.servedStale.Add(1)
 			return e.value, nil
 		}

@@ -90,6 +90,21 @@
 //	{"endpoint":"*","http_status":502}
 //	→ {"ok":true}
 //
+// POST /sandbox/chaos sets standing faults for every /cgi-bin call until
+// the next chaos call ({} clears them), for soak tests (testdata/chaos):
+// latency plus a uniform random jitter; then, in this order, outage (every
+// connection closed without an answer), a fraction reset_rate of
+// connections closed, a fraction http_5xx_rate answering HTTP 502, a
+// fraction error_rate answering the error_codes in turn (default -1).
+// Calls it lets through go on to the queued faults above:
+//
+//	POST /sandbox/chaos
+//	{"latency":"3s","jitter":"500ms","error_rate":0.5,"error_codes":[-1,45009],
+//	 "http_5xx_rate":0,"reset_rate":0,"outage":false}
+//	→ {"ok":true}
+//
+// POST /sandbox/rotate replaces every token and ticket without notice.
+//
 // POST /sandbox/reset forgets every issued token and ticket, the counters
 // and the pending faults:
 //

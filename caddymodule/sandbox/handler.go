@@ -215,6 +215,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveReset(w, r)
 	case pathRotate:
 		h.serveRotate(w, r)
+	case pathChaos:
+		h.serveChaos(w, r)
 	case pathJweixin:
 		h.serveJweixin(w, r)
 	case pathPayOrder:
@@ -235,6 +237,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 // the configured latency and any pending fault, then lets serve answer.
 func (h *Handler) serveCGI(w http.ResponseWriter, r *http.Request, ep endpoint, serve http.HandlerFunc) {
 	h.state.count(ep)
+	if !h.chaosFirst(w, r) { // standing faults of /sandbox/chaos (chaos.go)
+		return
+	}
 	if err := sleepCtx(r.Context(), time.Duration(h.Latency)); err != nil {
 		// The client has gone: there is nobody to answer.
 		return
