@@ -90,6 +90,22 @@
 //	{"endpoint":"*","http_status":502}
 //	→ {"ok":true}
 //
+// GET /connect/oauth2/authorize plays WeChat's web OAuth page for
+// snsapi_base: it checks the parameters (in WeChat's strict order: appid,
+// redirect_uri, response_type, scope, state) and redirects straight back to
+// redirect_uri with a fresh code and the state. The sandbox user is
+// "sandbox-user" unless the link carries &user=NAME or the browser has a
+// wechat_sandbox_user cookie; each user has a stable openid (and unionid).
+//
+//	GET /connect/oauth2/authorize?appid=…&redirect_uri=…&response_type=code&scope=snsapi_base&state=S#wechat_redirect
+//	→ 302 redirect_uri?code=C&state=S
+//
+// GET /sns/oauth2/access_token exchanges such a code once, within five
+// minutes (40029 invalid code, 40163 code already used otherwise):
+//
+//	GET /sns/oauth2/access_token?appid=…&secret=…&code=C&grant_type=authorization_code
+//	→ {"access_token":"…","expires_in":7200,"refresh_token":"…","openid":"…","scope":"snsapi_base","unionid":"…"}
+//
 // POST /sandbox/chaos sets standing faults for every /cgi-bin call until
 // the next chaos call ({} clears them), for soak tests (testdata/chaos):
 // latency plus a uniform random jitter; then, in this order, outage (every
