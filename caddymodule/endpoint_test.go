@@ -141,7 +141,7 @@ func TestConfigEndpoint(t *testing.T) {
 }
 
 // failNext is a next handler the request must not reach.
-func failNext(t *testing.T) caddyhttp.HandlerFunc {
+func failNext(t testing.TB) caddyhttp.HandlerFunc {
 	return func(http.ResponseWriter, *http.Request) error {
 		t.Error("the config endpoint request reached the next handler")
 		return nil

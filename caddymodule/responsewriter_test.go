@@ -62,7 +62,7 @@ var errBadSecret = &wechat.APIError{Endpoint: wechat.PathStableToken, Code: 4012
 
 // newTestHandler builds a Handler as Provision would, with a real credential
 // store over src instead of the shared pool and the WeChat client.
-func newTestHandler(t *testing.T, src credential.Source, modify func(h *Handler)) *Handler {
+func newTestHandler(t testing.TB, src credential.Source, modify func(h *Handler)) *Handler {
 	t.Helper()
 	h := &Handler{AppID: testAppID, AppSecret: "{env.WECHAT_APP_SECRET}", Timeout: caddy.Duration(2 * time.Second)}
 	if modify != nil {
