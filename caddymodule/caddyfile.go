@@ -1,8 +1,7 @@
 package caddymodule
 
 import (
-	"encoding/json"
-
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -14,32 +13,9 @@ import (
 // set, the route also matches that path, so the endpoint answers even when
 // the operator's matcher (wechat_jssdk /pay/* …) does not cover it.
 func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	if !h.Next() {
-		return nil, h.ArgErr()
-	}
-	matcherSet, err := h.ExtractMatcherSet()
-	if err != nil {
-		return nil, err
-	}
-	handler, err := ParseCaddyfile(h)
-	if err != nil {
-		return nil, err
-	}
-	routes := h.NewRoute(matcherSet, handler)
-	ep := handler.(*Handler).ConfigEndpoint
-	if matcherSet == nil || ep == "" {
-		return routes, nil
-	}
-	// Matched on the path as it arrived: a rewrite ahead of this directive
-	// (try_files … /index.html for an SPA) would hide it from a path matcher.
-	vars, _ := json.Marshal(map[string][]string{"{http.request.orig_uri.path}": {ep}})
-	for i, v := range routes {
-		if route, ok := v.Value.(caddyhttp.Route); ok {
-			route.MatcherSetsRaw = append(route.MatcherSetsRaw, caddy.ModuleMap{"vars": vars})
-			routes[i].Value = route
-		}
-	}
-	return routes, nil
+	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
+		return m.(*Handler).ConfigEndpoint
+	})
 }
 
 // ParseCaddyfile sets up the handler from Caddyfile tokens. Syntax:

@@ -1,9 +1,9 @@
 package oauth
 
 import (
-	"encoding/json"
 	"time"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -17,33 +17,9 @@ import (
 // it. The callback is matched on the path as it arrived, so that a rewrite
 // ahead of the directive (try_files … /index.html) cannot hide it.
 func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	if !h.Next() {
-		return nil, h.ArgErr()
-	}
-	matcherSet, err := h.ExtractMatcherSet()
-	if err != nil {
-		return nil, err
-	}
-	handler, err := ParseCaddyfile(h)
-	if err != nil {
-		return nil, err
-	}
-	routes := h.NewRoute(matcherSet, handler)
-	if matcherSet == nil {
-		return routes, nil // matches every request, the callback included
-	}
-	callback := orDefault(handler.(*Handler).CallbackPath, DefaultCallbackPath)
-	vars, err := json.Marshal(map[string][]string{"{http.request.orig_uri.path}": {callback}})
-	if err != nil {
-		return nil, err
-	}
-	for i, v := range routes {
-		if route, ok := v.Value.(caddyhttp.Route); ok {
-			route.MatcherSetsRaw = append(route.MatcherSetsRaw, caddy.ModuleMap{"vars": vars})
-			routes[i].Value = route
-		}
-	}
-	return routes, nil
+	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
+		return orDefault(m.(*Handler).CallbackPath, DefaultCallbackPath)
+	})
 }
 
 // ParseCaddyfile sets up the handler from Caddyfile tokens.

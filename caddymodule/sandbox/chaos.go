@@ -1,10 +1,7 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -164,18 +161,8 @@ func (h *Handler) serveChaos(w http.ResponseWriter, r *http.Request) {
 	if !requireMethod(w, r, http.MethodPost) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
-		return
-	}
-	// Unknown fields are refused, as for /sandbox/fault: a misspelt rate
-	// would silently leave WeChat healthy.
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var c chaos
-	if err := dec.Decode(&c); err != nil {
-		writeControlError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	if !decodeControl(w, r, &c) {
 		return
 	}
 	if msg := c.check(); msg != "" {

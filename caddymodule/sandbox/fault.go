@@ -1,10 +1,7 @@
 package sandbox
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -92,18 +89,8 @@ func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request) {
 	if !requireMethod(w, r, http.MethodPost) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
-		return
-	}
-	// Unknown fields are refused: a misspelt "http_status" would otherwise
-	// queue a different fault than the test meant.
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var f fault
-	if err := dec.Decode(&f); err != nil {
-		writeControlError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+	if !decodeControl(w, r, &f) {
 		return
 	}
 	if msg := f.check(); msg != "" {

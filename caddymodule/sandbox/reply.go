@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -116,4 +118,22 @@ func requireMethod(w http.ResponseWriter, r *http.Request, methods ...string) bo
 	w.Header().Set("Allow", strings.Join(methods, ", "))
 	writeControlError(w, http.StatusMethodNotAllowed, "method not allowed")
 	return false
+}
+
+// decodeControl reads a control call's JSON body into v, refusing unknown
+// fields (a misspelt option would otherwise leave the sandbox healthy, or
+// queue another fault than the test meant). On failure it has answered 400.
+func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeControlError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return false
+	}
+	return true
 }
