@@ -11,16 +11,40 @@ import (
 // scripts, in that order. Only base64 characters are returned: the value is
 // written into an HTML attribute.
 func cspNonce(hdr http.Header) string {
-	policies := hdr["Content-Security-Policy"]
-	if len(policies) == 0 {
-		return ""
+	return nonceOf(parseCSP(hdr["Content-Security-Policy"]))
+}
+
+// cspPolicy is one policy of a header line, parsed, with the whitespace
+// that led it kept so an unchanged neighbour reads as before.
+type cspPolicy struct {
+	raw, lead string
+	dirs      []cspDirective
+}
+
+// parseCSP parses every policy of the header lines: a line is a
+// comma-separated list of policies.
+func parseCSP(lines []string) [][]cspPolicy {
+	parsed := make([][]cspPolicy, len(lines))
+	for i, line := range lines {
+		for p := range strings.SplitSeq(line, ",") {
+			parsed[i] = append(parsed[i], cspPolicy{
+				raw:  p,
+				lead: p[:len(p)-len(strings.TrimLeft(p, " \t"))],
+				dirs: parsePolicy(p),
+			})
+		}
 	}
+	return parsed
+}
+
+// nonceOf picks the nonce of the first policy whose governing directive,
+// by precedence, is present; "" when that directive has none.
+func nonceOf(parsed [][]cspPolicy) string {
 	for _, name := range [...]string{"script-src-elem", "script-src", "default-src"} {
-		for _, line := range policies {
-			// A header line is a comma-separated list of policies.
-			for policy := range strings.SplitSeq(line, ",") {
-				if n, found := directiveNonce(policy, name); found {
-					return n
+		for _, line := range parsed {
+			for _, p := range line {
+				if i := governing(p.dirs, name); i >= 0 {
+					return directiveNonce(p.dirs[i].sources)
 				}
 			}
 		}
@@ -28,27 +52,16 @@ func cspNonce(hdr http.Header) string {
 	return ""
 }
 
-// directiveNonce finds directive name in one policy; found reports whether
-// the directive exists (it then governs, nonce or not).
-func directiveNonce(policy, name string) (nonce string, found bool) {
-	for policy != "" {
-		var dir string
-		dir, policy, _ = strings.Cut(policy, ";")
-		fields := strings.Fields(dir)
-		if len(fields) == 0 || !strings.EqualFold(fields[0], name) {
-			continue
-		}
-		for _, f := range fields[1:] {
-			if len(f) > len("'nonce-'") && strings.HasPrefix(f, "'nonce-") && f[len(f)-1] == '\'' {
-				v := f[len("'nonce-") : len(f)-1]
-				if isBase64(v) {
-					return v, true
-				}
+// directiveNonce returns the first well-formed nonce among srcs.
+func directiveNonce(srcs []string) string {
+	for _, f := range srcs {
+		if len(f) > len("'nonce-'") && strings.HasPrefix(f, "'nonce-") && f[len(f)-1] == '\'' {
+			if v := f[len("'nonce-") : len(f)-1]; isBase64(v) {
+				return v
 			}
 		}
-		return "", true
 	}
-	return "", false
+	return ""
 }
 
 func isBase64(s string) bool {

@@ -43,19 +43,32 @@ func newCSPAllowance(h *Handler, bootScript string) cspAllowance {
 // allow no script at all ('none') are the operator's word and left alone,
 // as is Content-Security-Policy-Report-Only, which blocks nothing.
 func (a *cspAllowance) allowInCSP(hdr http.Header, nonce string) {
+	a.rewrite(hdr, parseCSP(hdr["Content-Security-Policy"]), nonce)
+}
+
+// adapt is cspNonce and allowInCSP on one parse of the header: the nonce
+// the boot script carries, with the policies changed to let it run.
+func (a *cspAllowance) adapt(hdr http.Header) (nonce string) {
+	parsed := parseCSP(hdr["Content-Security-Policy"])
+	nonce = nonceOf(parsed)
+	a.rewrite(hdr, parsed, nonce)
+	return nonce
+}
+
+func (a *cspAllowance) rewrite(hdr http.Header, parsed [][]cspPolicy, nonce string) {
 	lines := hdr["Content-Security-Policy"]
-	for i, line := range lines {
-		policies := strings.Split(line, ",")
+	for i, line := range parsed {
 		changed := false
-		for j, p := range policies {
-			if np, ok := a.allowInPolicy(p, nonce); ok {
-				lead := p[:len(p)-len(strings.TrimLeft(p, " \t"))]
-				policies[j] = lead + np
+		out := make([]string, len(line))
+		for j, p := range line {
+			out[j] = p.raw
+			if a.allowInDirs(&p.dirs, nonce) {
+				out[j] = p.lead + renderPolicy(p.dirs)
 				changed = true
 			}
 		}
 		if changed {
-			lines[i] = strings.Join(policies, ",")
+			lines[i] = strings.Join(out, ",")
 		}
 	}
 }
@@ -78,8 +91,10 @@ func parsePolicy(p string) []cspDirective {
 	return dirs
 }
 
-func (a *cspAllowance) allowInPolicy(p, nonce string) (string, bool) {
-	dirs := parsePolicy(p)
+// allowInDirs adds what the boot script needs to one parsed policy and
+// reports whether it changed anything.
+func (a *cspAllowance) allowInDirs(dirsp *[]cspDirective, nonce string) bool {
+	dirs := *dirsp
 	changed := false
 	if i := governing(dirs, "script-src-elem", "script-src", "default-src"); i >= 0 {
 		srcs := dirs[i].sources
@@ -106,9 +121,11 @@ func (a *cspAllowance) allowInPolicy(p, nonce string) (string, bool) {
 			changed = true
 		}
 	}
-	if !changed {
-		return p, false
-	}
+	*dirsp = dirs
+	return changed
+}
+
+func renderPolicy(dirs []cspDirective) string {
 	var b strings.Builder
 	for i, d := range dirs {
 		if i > 0 {
@@ -120,7 +137,7 @@ func (a *cspAllowance) allowInPolicy(p, nonce string) (string, bool) {
 			b.WriteString(s)
 		}
 	}
-	return b.String(), true
+	return b.String()
 }
 
 // scriptAdditions lists the sources a script directive lacks.

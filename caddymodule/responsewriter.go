@@ -146,8 +146,7 @@ func (rw *responseWriter) decide(first []byte) {
 	rw.url = rw.h.appendPageURL(rw.url[:0], rw.req)
 	var nonce string
 	if _, ok := hdr["Content-Security-Policy"]; ok {
-		nonce = cspNonce(hdr)
-		rw.h.tmpl.csp.allowInCSP(hdr, nonce)
+		nonce = rw.h.tmpl.csp.adapt(hdr)
 	}
 	rw.block = rw.h.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
 	// The body changes: its length and byte ranges are no longer known, and
