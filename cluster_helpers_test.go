@@ -18,7 +18,7 @@ import (
 )
 
 // The multi-instance tests run Caddy as separate processes, built from
-// testdata/cluster: the standard modules, the Redis storage module and this
+// testdata/caddy: the standard modules, the Redis storage module and this
 // plugin.
 
 var clusterBuild struct {
@@ -43,9 +43,9 @@ func clusterBinary(t *testing.T) string {
 		if err != nil {
 			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
-		out, err := exec.Command(goTool, "build", "-o", clusterBuild.path, "./testdata/cluster").CombinedOutput()
+		out, err := exec.Command(goTool, "build", "-o", clusterBuild.path, "./testdata/caddy").CombinedOutput()
 		if err != nil {
-			clusterBuild.err = fmt.Errorf("go build ./testdata/cluster: %v\n%s", err, out)
+			clusterBuild.err = fmt.Errorf("go build ./testdata/caddy: %v\n%s", err, out)
 		}
 	})
 	if clusterBuild.err != nil {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	// What testdata/cluster builds in. Imported here too so that go.mod
+	// What testdata/caddy builds in. Imported here too so that go.mod
 	// keeps requiring it: go mod tidy does not look into testdata.
 	_ "github.com/pberkel/caddy-storage-redis"
 )

@@ -82,7 +82,7 @@ func run(duration time.Duration, rate int, keep bool, ttl time.Duration) (bool, 
 		defer os.RemoveAll(dir)
 	}
 	h := &harness{start: time.Now()}
-	h.logf("building testdata/chaos/caddy")
+	h.logf("building testdata/caddy")
 	bin, err := buildCaddy(ctx, dir)
 	if err != nil {
 		return false, err

@@ -121,12 +121,12 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// buildCaddy builds testdata/chaos/caddy into dir.
+// buildCaddy builds testdata/caddy (Caddy with this plugin) into dir.
 func buildCaddy(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "caddy")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/chaos/caddy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/caddy")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./testdata/chaos/caddy: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./testdata/caddy: %v\n%s", err, out)
 	}
 	return bin, nil
 }

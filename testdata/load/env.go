@@ -118,12 +118,12 @@ func newEnv(ctx context.Context, root string, t tools, o options) (*env, error) 
 		e.caddy = o.caddy
 		return e, nil
 	}
-	logf("building Caddy with the plugin (go build ./testdata/load/caddy)")
+	logf("building Caddy with the plugin (go build ./testdata/caddy)")
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.caddy, "./testdata/load/caddy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.caddy, "./testdata/caddy")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return e, fmt.Errorf("go build ./testdata/load/caddy: %v\n%s", err, out)
+		return e, fmt.Errorf("go build ./testdata/caddy: %v\n%s", err, out)
 	}
 	logf("built in %s", time.Since(start).Round(time.Second))
 	return e, nil

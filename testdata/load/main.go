@@ -1,7 +1,7 @@
 // Command load is the wire-speed harness for wechat_jssdk (issue #3). In one
 // run, on loopback only, it
 //
-//   - builds Caddy with the plugin from this checkout (./testdata/load/caddy),
+//   - builds Caddy with the plugin from this checkout (./testdata/caddy),
 //     and installs wrk and nginx with apt-get when they are missing;
 //   - measures with wrk, interleaved over several rounds: Caddy file_server
 //     serving a 16 KiB page (the baseline), the same with wechat_jssdk (warm
