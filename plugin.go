@@ -12,21 +12,21 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
-	"github.com/caddy-wechat/jssdk/caddymodule"
+	"github.com/caddy-wechat/jssdk/caddymodule/jssdk"
 	"github.com/caddy-wechat/jssdk/caddymodule/oauth"
 	"github.com/caddy-wechat/jssdk/caddymodule/pay"
 	"github.com/caddy-wechat/jssdk/caddymodule/sandbox"
 )
 
 func init() {
-	caddy.RegisterModule(caddymodule.Handler{})
+	caddy.RegisterModule(jssdk.Handler{})
 	// GET /wechat_jssdk/ and POST /wechat_jssdk/refresh on the admin API.
-	caddy.RegisterModule(caddymodule.AdminAPI{})
+	caddy.RegisterModule(jssdk.AdminAPI{})
 	caddy.RegisterModule(sandbox.Handler{})
 	caddy.RegisterModule(pay.Handler{})
 	caddy.RegisterModule(oauth.Handler{})
 
-	httpcaddyfile.RegisterDirective("wechat_jssdk", caddymodule.ParseDirective)
+	httpcaddyfile.RegisterDirective("wechat_jssdk", jssdk.ParseDirective)
 	httpcaddyfile.RegisterHandlerDirective("wechat_sandbox", sandbox.ParseCaddyfile)
 	httpcaddyfile.RegisterHandlerDirective("wechat_pay", pay.ParseCaddyfile)
 	httpcaddyfile.RegisterDirective("wechat_oauth", oauth.ParseDirective)

@@ -1,0 +1,129 @@
+package jssdk
+
+import (
+	_ "embed"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/sign"
+)
+
+// bootJS calls wx.config with the JSON block: at once when the page loaded
+// jweixin before the block, else once the document has parsed (pages often
+// load it at the end of the body), else after loading it from sdk_url.
+// Whether a page brings its own SDK can only be known in the browser: the
+// stream cannot see what comes later.
+//
+//go:embed boot.js
+var bootJS string
+
+// blockTemplate holds everything of the injected block that does not change
+// per request, so that a page costs one nonce, one SHA-1 and a few appends.
+type blockTemplate struct {
+	jsonHead string // {"debug":…,"appId":"…","timestamp":
+	jsonTail string // ,"jsApiList":[…],"openTagList":[…],"url":
+	boot     string // }</script><script>…</script>: the rest after the URL
+	// the same as boot, split where the page's CSP nonce attribute goes
+	bootNoncePre, bootNoncePost string
+	// what a page's Content-Security-Policy must allow for the boot script
+	csp cspAllowance
+}
+
+const scriptOpen = `<script id="wechat-jssdk-config" type="application/json">`
+
+// boot.js is written to be read; what goes into every page drops the
+// indentation and the whole-line comments.
+var (
+	jsIndent  = regexp.MustCompile(`\n\t*`)
+	jsComment = regexp.MustCompile(`(?m)^//.*\n`)
+)
+
+func newBlockTemplate(h *Handler) (blockTemplate, error) {
+	var t blockTemplate
+	var b []byte
+	b = append(b, `{"debug":`...)
+	b = strconv.AppendBool(b, h.Debug)
+	b = append(b, `,"appId":`...)
+	b = appendJSONString(b, h.AppID)
+	b = append(b, `,"timestamp":`...)
+	t.jsonHead = string(b)
+
+	b = b[:0]
+	b = append(b, `,"jsApiList":`...)
+	b = appendJSONList(b, h.JSAPIList)
+	b = append(b, `,"openTagList":`...)
+	b = appendJSONList(b, h.OpenTagList)
+	b = append(b, `,"url":`...)
+	t.jsonTail = string(b)
+
+	js := strings.NewReplacer("SDK_URL", jsLiteral(h.SDKURL), "CONFIG_ENDPOINT", jsLiteral(h.ConfigEndpoint)).Replace(bootJS)
+	js = strings.TrimSpace(jsComment.ReplaceAllString(jsIndent.ReplaceAllString(js, "\n"), ""))
+	if strings.Contains(strings.ToLower(js), "</script") {
+		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
+	}
+	t.csp = newCSPAllowance(h, js)
+	t.boot = `}</script><script id="wechat-jssdk-boot">` + js + "</script>"
+	t.bootNoncePre = `}</script><script id="wechat-jssdk-boot" nonce="`
+	t.bootNoncePost = `">` + js + "</script>"
+	return t, nil
+}
+
+// jsLiteral is s as a JavaScript string literal safe in HTML, or null when
+// the option is empty or off.
+func jsLiteral(s string) string {
+	if s == "" || s == sdkOff {
+		return "null"
+	}
+	return string(appendJSONString(nil, s))
+}
+
+func appendJSONList(dst []byte, list []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendBlock appends the whole injected block for one page.
+// cspNonce, when not empty, is the page's CSP script nonce (already checked
+// to be base64 characters only).
+func (t *blockTemplate) appendBlock(dst []byte, ticket, pageURL string, now time.Time, cspNonce string) []byte {
+	// Grow once: the nonce is read back from dst while the signature is
+	// appended, so dst must not move in between.
+	dst = slices.Grow(dst, len(scriptOpen)+len(t.jsonHead)+len(t.jsonTail)+len(t.bootNoncePre)+
+		len(t.bootNoncePost)+len(cspNonce)+6*len(pageURL)+128)
+	dst = append(dst, scriptOpen...)
+	dst = t.appendConfig(dst, ticket, pageURL, now)
+	if cspNonce == "" {
+		return append(dst, t.boot...)
+	}
+	dst = append(dst, t.bootNoncePre...)
+	dst = append(dst, cspNonce...)
+	return append(dst, t.bootNoncePost...)
+}
+
+// appendConfig appends the wx.config object for pageURL without its closing
+// brace (the boot part or the caller closes it).
+func (t *blockTemplate) appendConfig(dst []byte, ticket, pageURL string, now time.Time) []byte {
+	ts := now.Unix()
+	dst = slices.Grow(dst, len(t.jsonHead)+len(t.jsonTail)+6*len(pageURL)+128)
+	dst = append(dst, t.jsonHead...)
+	dst = strconv.AppendInt(dst, ts, 10)
+	dst = append(dst, `,"nonceStr":"`...)
+	n := len(dst)
+	dst = sign.AppendNonce(dst)
+	nonce := dst[n:]
+	dst = append(dst, `","signature":"`...)
+	dst = sign.AppendJSSDK(dst, ticket, bytesString(nonce), ts, pageURL)
+	dst = append(dst, '"')
+	dst = append(dst, t.jsonTail...)
+	return appendJSONString(dst, pageURL)
+}

@@ -1,0 +1,142 @@
+package jssdk
+
+import (
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// ParseDirective turns the wechat_jssdk directive into its route. It is
+// RegisterHandlerDirective's work plus one thing: when config_endpoint is
+// set, the route also matches that path, so the endpoint answers even when
+// the operator's matcher (wechat_jssdk /pay/* …) does not cover it.
+func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
+		return m.(*Handler).ConfigEndpoint
+	})
+}
+
+// ParseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	wechat_jssdk [<matcher>] {
+//		app_id        <appid>
+//		app_secret    <secret>
+//		api_base      <url>
+//		token_source  stable|classic|url <endpoint>
+//		token_header  <name> <value>
+//		storage       <module> [{ <module options> }]
+//		js_api_list   <api>...
+//		open_tag_list <tag>...
+//		debug
+//		sdk_url       <url>|off
+//		inject        head|body
+//		public_origin <scheme://host[:port]>
+//		on_error      pass|fail
+//		timeout       <duration>
+//		config_endpoint <path>
+//	}
+func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	var m Handler
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return &m, err
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler. Every error names the
+// directive and the option; values are checked again by Validate.
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if d.NextArg() {
+		// The value is not repeated: a misplaced secret would end up in the
+		// error, and errors are logged.
+		return d.Err("wechat_jssdk: takes no arguments besides a matcher; options go in a block")
+	}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		switch opt {
+		case "token_source", "token_header", "storage":
+			if err := h.unmarshalSharing(d, opt); err != nil {
+				return err
+			}
+		case "app_id", "app_secret", "api_base", "sdk_url",
+			"inject", "public_origin", "on_error", "config_endpoint":
+			v, err := singleArg(d, opt)
+			if err != nil {
+				return err
+			}
+			*h.stringField(opt) = v
+		case "js_api_list", "open_tag_list":
+			list := d.RemainingArgs()
+			if list == nil {
+				list = []string{} // written but empty: an explicit empty list
+			}
+			if opt == "js_api_list" {
+				h.JSAPIList = list
+			} else {
+				h.OpenTagList = list
+			}
+		case "debug":
+			if d.NextArg() {
+				return d.Errf("wechat_jssdk: debug: takes no argument, got %q", d.Val())
+			}
+			h.Debug = true
+		case "timeout":
+			v, err := singleArg(d, opt)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("wechat_jssdk: timeout: invalid duration %q", v)
+			}
+			if dur <= 0 {
+				return d.Errf("wechat_jssdk: timeout: must be positive, got %q", v)
+			}
+			h.Timeout = caddy.Duration(dur)
+		default:
+			return d.Errf("wechat_jssdk: unknown option %q", opt)
+		}
+	}
+	// So that caddy adapt, not only caddy run, reports a bad value.
+	if err := h.Validate(); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+func (h *Handler) stringField(opt string) *string {
+	switch opt {
+	case "app_id":
+		return &h.AppID
+	case "app_secret":
+		return &h.AppSecret
+	case "api_base":
+		return &h.APIBase
+	case "sdk_url":
+		return &h.SDKURL
+	case "inject":
+		return &h.Inject
+	case "public_origin":
+		return &h.PublicOrigin
+	case "config_endpoint":
+		return &h.ConfigEndpoint
+	default: // "on_error"; the caller switches on the same names
+		return &h.OnError
+	}
+}
+
+// singleArg reads exactly one argument for opt.
+func singleArg(d *caddyfile.Dispenser, opt string) (string, error) {
+	if !d.NextArg() {
+		return "", d.Errf("wechat_jssdk: %s: missing value", opt)
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.Errf("wechat_jssdk: %s: takes one value, got more (not repeated here: it may be a secret)", opt)
+	}
+	return v, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

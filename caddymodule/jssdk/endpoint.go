@@ -1,0 +1,94 @@
+package jssdk
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// serveConfig answers the config endpoint: GET <path>?url=<page URL> with
+// the wx.config object for that URL. It signs only URLs on the origin the
+// request came from (the same rule as page injection), so it cannot be used
+// to sign pages of other sites with this app's ticket.
+func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		return
+	}
+	q := originalQuery(r)
+	raw := q.Get("url")
+	if raw == "" {
+		writeJSONError(w, http.StatusBadRequest, "missing url parameter")
+		return
+	}
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw = raw[:i] // WeChat checks location.href without the fragment
+	}
+	origin, rest, ok := splitPageURL(raw)
+	if !ok {
+		writeJSONError(w, http.StatusBadRequest, "url is not an absolute http(s) page URL")
+		return
+	}
+	want := h.origin
+	if want == "" {
+		want = string(appendRequestOrigin(nil, r))
+	}
+	if origin != want {
+		writeJSONError(w, http.StatusForbidden, "url is not on this site's origin")
+		return
+	}
+	if q.Get("retry") == "1" {
+		// The page's last signature was rejected: the ticket may have been
+		// rotated behind our back. The store refetches it at most once per
+		// 30 s whatever the number of pages asking; a refused or failed
+		// refetch leaves the current ticket to sign with.
+		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
+		_ = h.store.RefreshTicket(ctx)
+		cancel()
+	}
+	ticket, err := h.ticket(r.Context())
+	if err != nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "no jsapi_ticket available")
+		return
+	}
+	pageURL := want + rest
+	body := h.tmpl.appendConfig(make([]byte, 0, 512), ticket, pageURL, time.Now())
+	body = append(body, '}')
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(body)
+	}
+}
+
+// splitPageURL splits an absolute page URL into its origin, normalized the
+// way location.href shows it, and the rest (path and query) byte for byte.
+func splitPageURL(raw string) (origin, rest string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return "", "", false
+	}
+	i := strings.Index(raw, "://") + 3
+	j := strings.IndexAny(raw[i:], "/?")
+	if j < 0 {
+		return "", "", false
+	}
+	rest = raw[i+j:]
+	if rest[0] != '/' {
+		return "", "", false // browsers always show a path
+	}
+	scheme := strings.ToLower(u.Scheme)
+	return scheme + "://" + stripDefaultPort(scheme, strings.ToLower(u.Host)), rest, true
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.WriteHeader(status)
+	b := append([]byte(`{"error":`), appendJSONString(nil, msg)...)
+	_, _ = w.Write(append(b, '}'))
+}
