@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
 )
@@ -42,30 +43,40 @@ var (
 	jsComment = regexp.MustCompile(`(?m)^//.*\n`)
 )
 
-func newBlockTemplate(h *Handler) (blockTemplate, error) {
+// blockOptions is what of the configuration goes into the block.
+type blockOptions struct {
+	appID          string
+	debug          bool
+	jsAPIList      []string
+	openTagList    []string
+	sdkURL         string // a URL, a path, or "off"
+	configEndpoint string // "" when off
+}
+
+func newBlockTemplate(o blockOptions) (blockTemplate, error) {
 	var t blockTemplate
 	var b []byte
 	b = append(b, `{"debug":`...)
-	b = strconv.AppendBool(b, h.Debug)
+	b = strconv.AppendBool(b, o.debug)
 	b = append(b, `,"appId":`...)
-	b = appendJSONString(b, h.AppID)
+	b = appendJSONString(b, o.appID)
 	b = append(b, `,"timestamp":`...)
 	t.jsonHead = string(b)
 
 	b = b[:0]
 	b = append(b, `,"jsApiList":`...)
-	b = appendJSONList(b, h.JSAPIList)
+	b = appendJSONList(b, o.jsAPIList)
 	b = append(b, `,"openTagList":`...)
-	b = appendJSONList(b, h.OpenTagList)
+	b = appendJSONList(b, o.openTagList)
 	b = append(b, `,"url":`...)
 	t.jsonTail = string(b)
 
-	js := strings.NewReplacer("SDK_URL", jsLiteral(h.SDKURL), "CONFIG_ENDPOINT", jsLiteral(h.ConfigEndpoint)).Replace(bootJS)
+	js := strings.NewReplacer("SDK_URL", jsLiteral(o.sdkURL), "CONFIG_ENDPOINT", jsLiteral(o.configEndpoint)).Replace(bootJS)
 	js = strings.TrimSpace(jsComment.ReplaceAllString(jsIndent.ReplaceAllString(js, "\n"), ""))
 	if strings.Contains(strings.ToLower(js), "</script") {
-		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", h.SDKURL)
+		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", o.sdkURL)
 	}
-	t.csp = newCSPAllowance(h, js)
+	t.csp = newCSPAllowance(o.sdkURL, o.configEndpoint != "", js)
 	t.boot = `}</script><script id="wechat-jssdk-boot">` + js + "</script>"
 	t.bootNoncePre = `}</script><script id="wechat-jssdk-boot" nonce="`
 	t.bootNoncePost = `">` + js + "</script>"
@@ -126,4 +137,14 @@ func (t *blockTemplate) appendConfig(dst []byte, ticket, pageURL string, now tim
 	dst = append(dst, '"')
 	dst = append(dst, t.jsonTail...)
 	return appendJSONString(dst, pageURL)
+}
+
+// bytesString views b as a string without copying. Callers must not change
+// b while the string is in use; it is used only for arguments that are read
+// and not kept.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

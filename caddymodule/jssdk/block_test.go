@@ -83,13 +83,11 @@ func newTestTemplate(t testing.TB, modify func(h *Handler)) blockTemplate {
 	if modify != nil {
 		modify(h)
 	}
-	if err := h.applyDefaults(); err != nil {
-		t.Fatal(err)
-	}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := newBlockTemplate(h)
+	tmpl, err := templateFor(h)
 	if err != nil {
 		t.Fatal(err)
 	}

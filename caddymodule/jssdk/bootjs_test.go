@@ -28,7 +28,7 @@ func TestBootScriptIsES5(t *testing.T) {
 
 func TestBootScriptFolded(t *testing.T) {
 	h := &Handler{AppID: "wx0123456789abcdef", SDKURL: DefaultSDKURL, ConfigEndpoint: "/cfg"}
-	tmpl, err := newBlockTemplate(h)
+	tmpl, err := templateFor(h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,13 @@
 package jssdk
 
 import (
-	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 )
 
 // ParseDirective turns the wechat_jssdk directive into its route. It is
@@ -98,8 +100,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("wechat_jssdk: unknown option %q", opt)
 		}
 	}
-	// So that caddy adapt, not only caddy run, reports a bad value.
-	if err := h.Validate(); err != nil {
+	// So that caddy adapt, not only caddy run, reports a bad value: the
+	// check Provision makes, on a defaulted copy, so that the adapted JSON
+	// keeps only what was written.
+	c := *h
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil
@@ -136,6 +142,49 @@ func singleArg(d *caddyfile.Dispenser, opt string) (string, error) {
 		return "", d.Errf("wechat_jssdk: %s: takes one value, got more (not repeated here: it may be a secret)", opt)
 	}
 	return v, nil
+}
+
+// unmarshalSharing parses the options about where the credential comes
+// from and where it is shared: token_source, token_header and storage.
+func (h *Handler) unmarshalSharing(d *caddyfile.Dispenser, opt string) error {
+	switch opt {
+	case "token_source":
+		args := d.RemainingArgs()
+		switch {
+		case len(args) == 1 && args[0] != tokenSourceURL:
+			h.TokenSource = args[0]
+		case len(args) == 2 && args[0] == tokenSourceURL:
+			h.TokenSource, h.TokenURL = args[0], args[1]
+		case len(args) == 1:
+			return d.Err("wechat_jssdk: token_source: url needs the token service's endpoint (token_source url <endpoint>)")
+		case len(args) == 0:
+			return d.Err("wechat_jssdk: token_source: missing value")
+		default:
+			return d.Errf("wechat_jssdk: token_source: takes one value (stable or classic) or two (url <endpoint>), got %d", len(args))
+		}
+	case "token_header":
+		args := d.RemainingArgs()
+		if len(args) != 2 {
+			// the values are not quoted: one of them is a credential
+			return d.Errf("wechat_jssdk: token_header: want a header name and a value, got %d values", len(args))
+		}
+		h.TokenHeader = &TokenHeader{Name: args[0], Value: args[1]}
+	case "storage":
+		if !d.NextArg() {
+			return d.Err("wechat_jssdk: storage: missing storage module name (file_system, redis, …)")
+		}
+		modID := "caddy.storage." + d.Val()
+		unm, err := caddyfile.UnmarshalModule(d, modID)
+		if err != nil {
+			return d.Errf("wechat_jssdk: storage: %v", err)
+		}
+		storage, ok := unm.(caddy.StorageConverter)
+		if !ok {
+			return d.Errf("wechat_jssdk: storage: module %s is not a storage module", modID)
+		}
+		h.StorageRaw = caddyconfig.JSONModuleObject(storage, "module", storage.(caddy.Module).CaddyModule().ID.Name(), nil)
+	}
+	return nil
 }
 
 // Interface guard

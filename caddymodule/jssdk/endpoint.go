@@ -12,7 +12,7 @@ import (
 // the wx.config object for that URL. It signs only URLs on the origin the
 // request came from (the same rule as page injection), so it cannot be used
 // to sign pages of other sites with this app's ticket.
-func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
+func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
@@ -36,7 +36,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "url is not an absolute http(s) page URL")
 		return
 	}
-	want := h.origin
+	want := p.origin
 	if want == "" {
 		want = string(appendRequestOrigin(nil, r))
 	}
@@ -49,17 +49,17 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		// rotated behind our back. The store refetches it at most once per
 		// 30 s whatever the number of pages asking; a refused or failed
 		// refetch leaves the current ticket to sign with.
-		ctx, cancel := context.WithTimeout(r.Context(), time.Duration(h.Timeout))
-		_ = h.store.RefreshTicket(ctx)
+		ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
+		_ = p.store.RefreshTicket(ctx)
 		cancel()
 	}
-	ticket, err := h.ticket(r.Context())
+	ticket, err := p.ticket(r.Context())
 	if err != nil {
 		writeJSONError(w, http.StatusServiceUnavailable, "no jsapi_ticket available")
 		return
 	}
 	pageURL := want + rest
-	body := h.tmpl.appendConfig(make([]byte, 0, 512), ticket, pageURL, time.Now())
+	body := p.tmpl.appendConfig(make([]byte, 0, 512), ticket, pageURL, time.Now())
 	body = append(body, '}')
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {

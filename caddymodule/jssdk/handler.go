@@ -1,7 +1,28 @@
+// Package jssdk is the wechat_jssdk handler: it injects a correctly signed
+// WeChat JS-SDK wx.config into every HTML page its route serves or proxies,
+// answers the optional config endpoint that re-signs for single-page apps,
+// and shares one credential store per WeChat app across sites and config
+// reloads.
+//
+// It is laid out like Caddy's encode handler, one concern a file, each
+// calling only "down" the list:
+//
+//	handler.go         the module: configuration, defaults, Validate, Provision, ServeHTTP
+//	caddyfile.go       the directive and its route (also matching config_endpoint)
+//	responsewriter.go  decides per response at the header; streams pages through the injector
+//	endpoint.go        the config endpoint (?url=…)
+//	block.go           the injected <script> block: wx.config JSON and the boot script
+//	csp.go             the page's Content-Security-Policy: its nonce, and what the boot script needs
+//	store.go           the pooled credential store per app and Caddy storage as its L2
+//	admin.go, metrics.go  admin.api.wechat_jssdk and the caddy_wechat_* metrics
+//
+// What needs no Caddy lives in the libraries beside it (wechat, credential,
+// sign, inject); what another handler needs too lives in internal/.
 package jssdk
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,8 +32,45 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/caddy-wechat/jssdk/caddymodule/credential"
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
+	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
+)
+
+// DefaultSDKURL is where the boot script loads jweixin from when the page
+// did not load it itself.
+const DefaultSDKURL = "https://res.wx.qq.com/open/js/jweixin-1.6.0.js"
+
+// DefaultTimeout bounds how long a page waits for WeChat on a cold cache.
+const DefaultTimeout = 5 * time.Second
+
+// DefaultJSAPIList is the jsApiList used when js_api_list is not set: the
+// sharing, media, location, scanning and payment APIs most pages use.
+// Listing an API the account may not use does not fail wx.config.
+var DefaultJSAPIList = []string{
+	"updateAppMessageShareData",
+	"updateTimelineShareData",
+	"onMenuShareAppMessage",
+	"onMenuShareTimeline",
+	"chooseImage",
+	"previewImage",
+	"getLocation",
+	"openLocation",
+	"scanQRCode",
+	"chooseWXPay",
+	"hideMenuItems",
+	"showMenuItems",
+	"closeWindow",
+}
+
+const (
+	tokenSourceStable  = "stable"
+	tokenSourceClassic = "classic"
+	tokenSourceURL     = "url"
+	injectHead         = "head"
+	injectBody         = "body"
+	onErrorPass        = "pass"
+	onErrorFail        = "fail"
+	sdkOff             = "off"
 )
 
 // Handler injects a signed WeChat JS-SDK wx.config into every HTML page its
@@ -93,14 +151,22 @@ type Handler struct {
 	// cold cache. Default: 5s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
-	store      *credential.Store
-	poolKey    string
-	detach     func() // detaches this config's storage from the store
-	tmpl       blockTemplate
-	mode       inject.Mode
-	failClosed bool
-	origin     string // normalized PublicOrigin
-	logger     *zap.Logger
+	pages   pageSigner // what the response writer and the endpoint sign with
+	poolKey string
+	detach  func() // detaches this config's storage from the store
+	logger  *zap.Logger
+}
+
+// TokenHeader is a header sent to the central token service, typically to
+// authenticate.
+type TokenHeader struct {
+	// The header's name, like Authorization or X-Api-Key.
+	Name string `json:"name,omitempty"`
+	// The header's value. `{env.NAME}` and `{file.PATH}` placeholders are
+	// resolved when the config is provisioned; prefer them to a literal
+	// value, which Caddy's admin API shows to anyone who can read /config.
+	// It is never logged.
+	Value string `json:"value,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -111,13 +177,137 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision resolves the secret, builds the static parts of the injected
-// block and attaches the app's shared credential store.
-func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	if err := h.applyDefaults(); err != nil {
+// applyDefaults fills in every option left unset. It sets configuration
+// only; what is derived from it is Provision's.
+func (h *Handler) applyDefaults() {
+	if h.APIBase == "" {
+		h.APIBase = wechat.DefaultBaseURL
+	}
+	if h.TokenSource == "" {
+		h.TokenSource = tokenSourceStable
+	}
+	if h.JSAPIList == nil {
+		h.JSAPIList = DefaultJSAPIList
+	}
+	if h.SDKURL == "" {
+		h.SDKURL = DefaultSDKURL
+	}
+	if h.Inject == "" {
+		h.Inject = injectHead
+	}
+	if h.OnError == "" {
+		h.OnError = onErrorPass
+	}
+	if h.Timeout == 0 {
+		h.Timeout = caddy.Duration(DefaultTimeout)
+	}
+}
+
+// Validate reports the first problem of the defaulted configuration,
+// naming the option. It changes nothing: the Caddyfile adapter runs it on a
+// defaulted copy, so `caddy adapt` and `caddy run` refuse the same values.
+func (h *Handler) Validate() error {
+	if h.AppID == "" {
+		return errors.New("wechat_jssdk: app_id is required")
+	}
+	if !wechat.ValidAppID(h.AppID) {
+		return fmt.Errorf("wechat_jssdk: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
+	}
+	if h.AppSecret == "" && h.TokenSource != tokenSourceURL {
+		return errors.New("wechat_jssdk: app_secret is required")
+	}
+	if err := checkHTTPURL(h.APIBase, false); err != nil {
+		return fmt.Errorf("wechat_jssdk: api_base: %w", err)
+	}
+	if err := h.validateTokenSource(); err != nil {
 		return err
 	}
+	// A path on this site is fine; "//host/…" is another site without a
+	// scheme, checked as a URL (and refused).
+	if h.SDKURL != sdkOff && !(strings.HasPrefix(h.SDKURL, "/") && !strings.HasPrefix(h.SDKURL, "//")) {
+		if err := checkHTTPURL(h.SDKURL, true); err != nil {
+			return fmt.Errorf("wechat_jssdk: sdk_url: %w (want an http(s) URL, a path, or off)", err)
+		}
+	}
+	if h.Inject != injectHead && h.Inject != injectBody {
+		return fmt.Errorf("wechat_jssdk: inject: %q is not head or body", h.Inject)
+	}
+	if h.OnError != onErrorPass && h.OnError != onErrorFail {
+		return fmt.Errorf("wechat_jssdk: on_error: %q is not pass or fail", h.OnError)
+	}
+	if h.PublicOrigin != "" {
+		if _, err := normalizeOrigin(h.PublicOrigin); err != nil {
+			return fmt.Errorf("wechat_jssdk: public_origin: %w", err)
+		}
+	}
+	if h.ConfigEndpoint != "" && (!strings.HasPrefix(h.ConfigEndpoint, "/") ||
+		strings.ContainsAny(h.ConfigEndpoint, "?#*{} \t") || !validPathChars(h.ConfigEndpoint)) {
+		return fmt.Errorf("wechat_jssdk: config_endpoint: %q is not a plain absolute path", h.ConfigEndpoint)
+	}
+	if h.Timeout < 0 {
+		return fmt.Errorf("wechat_jssdk: timeout: %s is negative", time.Duration(h.Timeout))
+	}
+	for _, list := range []struct {
+		opt   string
+		names []string
+	}{{"js_api_list", h.JSAPIList}, {"open_tag_list", h.OpenTagList}} {
+		for _, name := range list.names {
+			if !validListName(name) {
+				return fmt.Errorf("wechat_jssdk: %s: %q is not a JS-SDK API or open tag name", list.opt, name)
+			}
+		}
+	}
+	return nil
+}
+
+// validateTokenSource checks token_source with token_url and token_header.
+func (h *Handler) validateTokenSource() error {
+	switch h.TokenSource {
+	case tokenSourceStable, tokenSourceClassic:
+		if h.TokenURL != "" {
+			return errors.New("wechat_jssdk: token_url: only used with token_source url")
+		}
+		if h.TokenHeader != nil {
+			return errors.New("wechat_jssdk: token_header: only used with token_source url")
+		}
+	case tokenSourceURL:
+		if h.TokenURL == "" {
+			return errors.New("wechat_jssdk: token_source: url needs the token service's endpoint (token_source url <endpoint>)")
+		}
+		if checkHTTPURL(h.TokenURL, true) != nil {
+			// not quoted: its query may carry a key
+			return errors.New("wechat_jssdk: token_source: url: the endpoint must be an http(s) URL with a host, without user info or fragment")
+		}
+		if hd := h.TokenHeader; hd != nil && (!validHeaderName(hd.Name) || hd.Value == "") {
+			return fmt.Errorf("wechat_jssdk: token_header: want a header name and a value, got name %q", hd.Name)
+		}
+	default:
+		return fmt.Errorf("wechat_jssdk: token_source: %q is not stable, classic or url", h.TokenSource)
+	}
+	return nil
+}
+
+// validListName accepts what can be a JS-SDK API or open tag name; the
+// names go into the page's JSON, so nothing else is let through.
+func validListName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Provision applies the defaults, resolves the secrets, builds the static
+// parts of the injected block and attaches the app's shared credential
+// store.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -132,18 +322,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 		}
 	}
-	headerName, headerValue, err := h.resolveTokenHeader()
+	headerName, headerValue, err := resolveTokenHeader(h.TokenHeader)
 	if err != nil {
 		return err
 	}
 	if h.TokenHeader != nil && !strings.Contains(h.TokenHeader.Value, "{") { // "Bearer {env.KEY}" is fine
 		h.logger.Warn("token_header's value is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 	}
-	h.tmpl, err = newBlockTemplate(h)
-	if err != nil {
-		return fmt.Errorf("wechat_jssdk: %w", err)
+	if err := h.preparePages(); err != nil {
+		return err
 	}
-	storage, err := h.directiveStorage(ctx)
+	storage, err := directiveStorage(ctx, h)
 	if err != nil {
 		return err
 	}
@@ -166,8 +355,42 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.store, h.poolKey, h.detach = entry.store, key, detach
+	h.pages.store, h.poolKey, h.detach = entry.store, key, detach
 	return nil
+}
+
+// preparePages derives from the validated configuration everything a page
+// is signed with but the store: the block template, the injector's mode,
+// the normalized public origin.
+func (h *Handler) preparePages() error {
+	tmpl, err := newBlockTemplate(h.blockOptions())
+	if err != nil {
+		return fmt.Errorf("wechat_jssdk: %w", err)
+	}
+	h.pages.tmpl = tmpl
+	h.pages.timeout = time.Duration(h.Timeout)
+	h.pages.failClosed = h.OnError == onErrorFail
+	h.pages.mode = inject.Head
+	if h.Inject == injectBody {
+		h.pages.mode = inject.Body
+	}
+	h.pages.origin = ""
+	if h.PublicOrigin != "" {
+		h.pages.origin, _ = normalizeOrigin(h.PublicOrigin) // Validate accepted it
+	}
+	return nil
+}
+
+// blockOptions is what of the configuration goes into the injected block.
+func (h *Handler) blockOptions() blockOptions {
+	return blockOptions{
+		appID:          h.AppID,
+		debug:          h.Debug,
+		jsAPIList:      h.JSAPIList,
+		openTagList:    h.OpenTagList,
+		sdkURL:         h.SDKURL,
+		configEndpoint: h.ConfigEndpoint,
+	}
 }
 
 // Cleanup releases this config's hold on the shared credential store; the
@@ -181,18 +404,19 @@ func (h *Handler) Cleanup() error {
 	return err
 }
 
-// ServeHTTP wraps the response writer so that a 2xx HTML response gets the
-// block; every other response streams through untouched.
+// ServeHTTP answers the config endpoint, or wraps the response writer so
+// that a 2xx HTML response gets the block; every other response streams
+// through untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.ConfigEndpoint != "" && originalPath(r) == h.ConfigEndpoint {
-		h.serveConfig(w, r)
+		h.pages.serveConfig(w, r)
 		return nil
 	}
 	if !eligibleRequest(r) {
 		passedRequest.Inc()
 		return next.ServeHTTP(w, r)
 	}
-	rw := newResponseWriter(h, w, r)
+	rw := newResponseWriter(&h.pages, w, r)
 	err := rw.finish(next.ServeHTTP(rw, r))
 	rw.release()
 	return err

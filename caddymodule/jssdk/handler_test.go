@@ -99,7 +99,7 @@ func TestProvisionSharesStore(t *testing.T) {
 	// A reload provisions the new config before cleaning up the old one.
 	reloaded := config()
 	provision(t, reloaded)
-	if reloaded.store != old.store {
+	if reloaded.pages.store != old.pages.store {
 		t.Error("a reload with the same app got a new store")
 	}
 	if err := old.Cleanup(); err != nil {
@@ -114,7 +114,7 @@ func TestProvisionSharesStore(t *testing.T) {
 	t.Setenv("JSSDK_TEST_APP_SECRET", "rotated-secret")
 	rotated := config()
 	provision(t, rotated)
-	if rotated.store == reloaded.store {
+	if rotated.pages.store == reloaded.pages.store {
 		t.Error("a changed secret reused the store")
 	}
 	if strings.Contains(rotated.poolKey, "rotated-secret") || strings.Contains(reloaded.poolKey, "the-real-secret") {

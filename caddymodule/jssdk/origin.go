@@ -8,19 +8,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// appendPageURL appends the URL the browser shows for this page
-// (location.href without the fragment), which is what WeChat checks the
-// signature against: the origin the browser used, then the request-target
-// byte for byte as the browser sent it.
-func (h *Handler) appendPageURL(dst []byte, r *http.Request) []byte {
-	if h.origin != "" {
-		dst = append(dst, h.origin...)
-	} else {
-		dst = appendRequestOrigin(dst, r)
-	}
-	return append(dst, requestTarget(r)...)
-}
-
 // appendRequestOrigin derives scheme://host[:port] from the connection, and
 // from X-Forwarded-Proto/Host only when Caddy's trusted_proxies vouch for the
 // peer: anyone else could make us sign a URL of their choosing.

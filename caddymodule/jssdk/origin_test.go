@@ -149,7 +149,7 @@ func mustURL(s string) *url.URL {
 func TestAppendPageURL(t *testing.T) {
 	tests := []struct {
 		name   string
-		origin string // Handler.origin (normalized public_origin)
+		origin string // pageSigner.origin (normalized public_origin)
 		setup  func(r *http.Request) *http.Request
 		want   string
 	}{
@@ -182,7 +182,7 @@ func TestAppendPageURL(t *testing.T) {
 			if tt.setup != nil {
 				r = tt.setup(r)
 			}
-			h := &Handler{origin: tt.origin}
+			h := &pageSigner{origin: tt.origin}
 			got := string(h.appendPageURL([]byte("keep"), r))
 			if got != "keep"+tt.want {
 				t.Errorf("appendPageURL = %q, want %q", got[4:], tt.want)

@@ -1,7 +1,6 @@
 package jssdk
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,9 +10,34 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/credential"
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 )
+
+// pageSigner is what a page and the config endpoint are signed with, fixed
+// by Provision: the responses never reach back into the Handler.
+type pageSigner struct {
+	store      *credential.Store
+	timeout    time.Duration // the longest a page waits for a ticket
+	tmpl       blockTemplate
+	origin     string // the normalized public_origin; "" derives it per request
+	mode       inject.Mode
+	failClosed bool // on_error fail
+}
+
+// appendPageURL appends the URL the browser shows for this page
+// (location.href without the fragment), which is what WeChat checks the
+// signature against: the origin the browser used, then the request-target
+// byte for byte as the browser sent it.
+func (p *pageSigner) appendPageURL(dst []byte, r *http.Request) []byte {
+	if p.origin != "" {
+		dst = append(dst, p.origin...)
+	} else {
+		dst = appendRequestOrigin(dst, r)
+	}
+	return append(dst, requestTarget(r)...)
+}
 
 // writerState is what the response writer decided at the header.
 type writerState uint8
@@ -35,7 +59,7 @@ var errRefused = errors.New("wechat_jssdk: response refused: no jsapi_ticket")
 // held bytes first, and Unwrap keeps http.ResponseController working.
 type responseWriter struct {
 	http.ResponseWriter
-	h        *Handler
+	pages    *pageSigner
 	req      *http.Request
 	state    writerState
 	status   int
@@ -51,10 +75,10 @@ type responseWriter struct {
 
 var writerPool = sync.Pool{New: func() any { return new(responseWriter) }}
 
-func newResponseWriter(h *Handler, w http.ResponseWriter, r *http.Request) *responseWriter {
+func newResponseWriter(p *pageSigner, w http.ResponseWriter, r *http.Request) *responseWriter {
 	rw := writerPool.Get().(*responseWriter)
 	rw.ResponseWriter = w
-	rw.h = h
+	rw.pages = p
 	rw.req = r
 	// The body can only be rewritten as identity: ask the upstream (and
 	// file_server's precompressed lookup) for it. encode, outside this
@@ -126,9 +150,9 @@ func (rw *responseWriter) decide(first []byte) {
 		passedNotHTML.Inc()
 		return
 	}
-	ticket, err := rw.h.ticket(rw.req.Context())
+	ticket, err := rw.pages.ticket(rw.req.Context())
 	if err != nil {
-		if rw.h.failClosed {
+		if rw.pages.failClosed {
 			rw.state = refusing
 			failedNoTicket.Inc()
 			rw.cause = err
@@ -143,12 +167,12 @@ func (rw *responseWriter) decide(first []byte) {
 		passedNoTicket.Inc()
 		return
 	}
-	rw.url = rw.h.appendPageURL(rw.url[:0], rw.req)
+	rw.url = rw.pages.appendPageURL(rw.url[:0], rw.req)
 	var nonce string
 	if _, ok := hdr["Content-Security-Policy"]; ok {
-		nonce = rw.h.tmpl.csp.adapt(hdr)
+		nonce = rw.pages.tmpl.csp.adapt(hdr)
 	}
-	rw.block = rw.h.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
+	rw.block = rw.pages.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
 	// The body changes: its length and byte ranges are no longer known, and
 	// the validator may only claim semantic equivalence from now on.
 	hdr.Del("Content-Length")
@@ -159,7 +183,7 @@ func (rw *responseWriter) decide(first []byte) {
 	// firstWrite only calls Write: the writer goes in as it is, since
 	// boxing a WriterOnly would cost an allocation per page.
 	rw.first = firstWrite{w: rw.ResponseWriter, buf: rw.first.buf[:0]}
-	rw.injector.Reset(&rw.first, rw.block, rw.h.mode)
+	rw.injector.Reset(&rw.first, rw.block, rw.pages.mode)
 }
 
 // Write streams p according to the decision made at the header.
@@ -292,19 +316,57 @@ func eligibleRequest(r *http.Request) bool {
 	return true
 }
 
-// ticket bounds the wait for WeChat by the configured timeout.
-func (h *Handler) ticket(ctx context.Context) (string, error) {
-	if t, ok := h.store.Cached(); ok {
-		return t, nil // the common case, without a timer per page
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(h.Timeout))
-	defer cancel()
-	return h.store.Ticket(ctx)
-}
-
 // Interface guards
 var (
 	_ http.ResponseWriter = (*responseWriter)(nil)
 	_ io.ReaderFrom       = (*responseWriter)(nil)
 	_ http.Flusher        = (*responseWriter)(nil)
 )
+
+// minFirstWrite is encode's default minimum_length. encode decides whether
+// to compress on the first Write it sees, by that Write's size when no
+// Content-Length is known — and an injected body has none. The injector
+// writes the page's head, then the block, as separate small Writes, so
+// without gathering them encode would leave most injected pages
+// uncompressed.
+const minFirstWrite = 512
+
+// firstWrite gathers the start of a body until it holds minFirstWrite bytes
+// (or a flush or the end comes), then writes it in one piece and gets out
+// of the way.
+type firstWrite struct {
+	w    io.Writer
+	buf  []byte
+	done bool
+}
+
+func (f *firstWrite) Write(p []byte) (int, error) {
+	if f.done {
+		return f.w.Write(p)
+	}
+	if len(f.buf) == 0 && len(p) >= minFirstWrite {
+		f.done = true
+		return f.w.Write(p)
+	}
+	f.buf = append(f.buf, p...)
+	if len(f.buf) < minFirstWrite {
+		return len(p), nil
+	}
+	if err := f.flush(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// flush writes what was gathered; later writes go straight through.
+func (f *firstWrite) flush() error {
+	if f.done {
+		return nil
+	}
+	f.done = true
+	if len(f.buf) == 0 {
+		return nil
+	}
+	_, err := f.w.Write(f.buf)
+	return err
+}

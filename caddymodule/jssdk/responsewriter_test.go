@@ -68,22 +68,20 @@ func newTestHandler(t testing.TB, src credential.Source, modify func(h *Handler)
 	if modify != nil {
 		modify(h)
 	}
-	if err := h.applyDefaults(); err != nil {
-		t.Fatal(err)
-	}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var err error
-	if h.tmpl, err = newBlockTemplate(h); err != nil {
+	if err := h.preparePages(); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	h.logger = zap.NewNop()
-	h.store, err = credential.New(credential.Config{Source: src, Logger: zap.NewNop(), FetchTimeout: time.Second})
+	h.pages.store, err = credential.New(credential.Config{Source: src, Logger: zap.NewNop(), FetchTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.store.Close)
+	t.Cleanup(h.pages.store.Close)
 	return h
 }
 

@@ -100,23 +100,21 @@ func fileServerNext(page []byte, name string) caddyhttp.Handler {
 func newBenchHandler(b *testing.B) *Handler {
 	b.Helper()
 	h := &Handler{AppID: testAppID, AppSecret: "{env.WECHAT_APP_SECRET}", Timeout: caddy.Duration(2 * time.Second)}
-	if err := h.applyDefaults(); err != nil {
-		b.Fatal(err)
-	}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	var err error
-	if h.tmpl, err = newBlockTemplate(h); err != nil {
+	if err := h.preparePages(); err != nil {
 		b.Fatal(err)
 	}
+	var err error
 	h.logger = zap.NewNop()
-	h.store, err = credential.New(credential.Config{Source: &fakeSource{}, Logger: zap.NewNop(), FetchTimeout: time.Second})
+	h.pages.store, err = credential.New(credential.Config{Source: &fakeSource{}, Logger: zap.NewNop(), FetchTimeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(h.store.Close)
-	if _, err := h.ticket(b.Context()); err != nil {
+	b.Cleanup(h.pages.store.Close)
+	if _, err := h.pages.ticket(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 	return h

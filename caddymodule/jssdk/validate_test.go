@@ -102,7 +102,12 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := validHandler()
 			tt.modify(&h)
+			h.applyDefaults()
+			before := h
 			err := h.Validate()
+			if !reflect.DeepEqual(h, before) {
+				t.Errorf("Validate changed the handler:\n%+v\n%+v", before, h)
+			}
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
@@ -121,14 +126,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestValidateNormalizesPublicOrigin(t *testing.T) {
+func TestProvisionNormalizesPublicOrigin(t *testing.T) {
 	h := validHandler()
 	h.PublicOrigin = "HTTPS://Shop.Example.COM:443/"
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if h.origin != "https://shop.example.com" {
-		t.Errorf("origin = %q", h.origin)
+	if err := h.preparePages(); err != nil {
+		t.Fatal(err)
+	}
+	if h.pages.origin != "https://shop.example.com" {
+		t.Errorf("origin = %q", h.pages.origin)
 	}
 }
 
@@ -171,9 +180,7 @@ func TestNormalizeOrigin(t *testing.T) {
 
 func TestApplyDefaults(t *testing.T) {
 	var h Handler
-	if err := h.applyDefaults(); err != nil {
-		t.Fatal(err)
-	}
+	h.applyDefaults()
 	want := Handler{
 		APIBase: h.APIBase, TokenSource: "stable", JSAPIList: DefaultJSAPIList, SDKURL: DefaultSDKURL,
 		Inject: "head", OnError: "pass", Timeout: caddy.Duration(DefaultTimeout),
@@ -181,19 +188,23 @@ func TestApplyDefaults(t *testing.T) {
 	if h.APIBase == "" || !strings.HasPrefix(h.APIBase, "https://") {
 		t.Errorf("APIBase = %q, want the https WeChat API", h.APIBase)
 	}
-	if h.mode != inject.Head || h.failClosed {
-		t.Errorf("mode = %v, failClosed = %v", h.mode, h.failClosed)
+	if err := h.preparePages(); err != nil {
+		t.Fatal(err)
 	}
-	h.mode, h.failClosed = 0, false
+	if h.pages.mode != inject.Head || h.pages.failClosed {
+		t.Errorf("mode = %v, failClosed = %v", h.pages.mode, h.pages.failClosed)
+	}
+	h.pages = pageSigner{}
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("got  %+v\nwant %+v", h, want)
 	}
 
 	set := Handler{Inject: "body", OnError: "fail", JSAPIList: []string{}, Timeout: caddy.Duration(time.Second)}
-	if err := set.applyDefaults(); err != nil {
+	set.applyDefaults()
+	if err := set.preparePages(); err != nil {
 		t.Fatal(err)
 	}
-	if set.mode != inject.Body || !set.failClosed || set.JSAPIList == nil || len(set.JSAPIList) != 0 ||
+	if set.pages.mode != inject.Body || !set.pages.failClosed || set.JSAPIList == nil || len(set.JSAPIList) != 0 ||
 		set.Timeout != caddy.Duration(time.Second) {
 		t.Errorf("explicit values not kept: %+v", set)
 	}
@@ -213,9 +224,7 @@ func TestEmptyJSAPIListSurvivesJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
-	if err := out.applyDefaults(); err != nil {
-		t.Fatal(err)
-	}
+	out.applyDefaults()
 	if len(out.JSAPIList) != 0 {
 		t.Errorf("JSON %s: js_api_list came back as %q", b, out.JSAPIList)
 	}
@@ -285,6 +294,7 @@ func TestValidateNeverRepeatsUserInfo(t *testing.T) {
 		case "public_origin":
 			h.PublicOrigin = raw
 		}
+		h.applyDefaults()
 		err := h.Validate()
 		if err == nil || !strings.Contains(err.Error(), opt) || strings.Contains(err.Error(), "hunter2pass") {
 			t.Errorf("%s: error %v", opt, err)
@@ -294,6 +304,7 @@ func TestValidateNeverRepeatsUserInfo(t *testing.T) {
 
 func TestValidateRefusesSchemeRelativeSDKURL(t *testing.T) {
 	h := &Handler{AppID: "wx0123456789abcdef", AppSecret: "s", SDKURL: "//cdn.example.com/jweixin.js"}
+	h.applyDefaults()
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "sdk_url") {
 		t.Errorf("scheme-relative sdk_url: %v", err)
 	}

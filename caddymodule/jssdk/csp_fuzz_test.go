@@ -6,10 +6,13 @@ import (
 	"testing"
 )
 
-// FuzzAllowInCSP: whatever policy a page sends, the rewrite only adds
-// sources (never removes one), is idempotent, and leaves every policy that
-// restricts scripts (and is not 'none') allowing the boot script.
-func FuzzAllowInCSP(f *testing.F) {
+// FuzzCSPAdapt fuzzes adapt, what a page with a policy goes through:
+// whatever policy a page sends, the nonce it yields is one of the page's own
+// (base64 only, fit for an attribute), the rewrite only adds sources (never
+// removes one), is idempotent, and leaves every policy that restricts
+// scripts (and is not 'none') allowing the boot script with that nonce.
+// The second argument, when base64, is a nonce put into the policy.
+func FuzzCSPAdapt(f *testing.F) {
 	for _, p := range []string{
 		"script-src 'self'", "default-src 'self'; img-src *", "script-src 'nonce-abc' 'strict-dynamic'",
 		"script-src 'unsafe-inline'", "script-src 'none'", "script-src 'self', default-src https:",
@@ -19,13 +22,18 @@ func FuzzAllowInCSP(f *testing.F) {
 	}
 	a := cspAllowance{bootHash: "'sha256-BOOT'", sdkSource: "https://res.wx.qq.com", connectSelf: true}
 	f.Fuzz(func(t *testing.T, policy, nonce string) {
-		if !isBase64(nonce) {
-			nonce = ""
+		if nonce != "" && isBase64(nonce) {
+			policy += " 'nonce-" + nonce + "'" // into the policy's last directive
 		}
 		hdr := http.Header{"Content-Security-Policy": {policy}}
-		a.allowInCSP(hdr, nonce)
+		nonce = a.adapt(hdr)
+		if nonce != "" && (!isBase64(nonce) || !strings.Contains(policy, "'nonce-"+nonce+"'")) {
+			t.Fatalf("nonce %q is not one of the policy's: %q", nonce, policy)
+		}
 		once := hdr.Get("Content-Security-Policy")
-		a.allowInCSP(hdr, nonce)
+		if again := a.adapt(hdr); again != nonce {
+			t.Fatalf("nonce changed by the rewrite: %q -> %q", nonce, again)
+		}
 		if twice := hdr.Get("Content-Security-Policy"); twice != once {
 			t.Fatalf("not idempotent:\n%q\n%q", once, twice)
 		}

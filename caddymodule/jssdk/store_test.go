@@ -93,6 +93,7 @@ func TestUnmarshalSharingErrors(t *testing.T) {
 // optional; without one it is still required.
 func TestTokenServiceNeedsNoSecret(t *testing.T) {
 	h := Handler{AppID: testAppID, TokenSource: "url", TokenURL: "https://tokens.internal/wx"}
+	h.applyDefaults()
 	if err := h.Validate(); err != nil {
 		t.Errorf("url without app_secret: %v", err)
 	}
@@ -101,6 +102,7 @@ func TestTokenServiceNeedsNoSecret(t *testing.T) {
 		{AppID: testAppID, TokenSource: "url"},
 		{AppID: testAppID, AppSecret: "s", TokenURL: "https://tokens.internal/wx"},
 	} {
+		h.applyDefaults()
 		if err := h.Validate(); err == nil {
 			t.Errorf("%+v: no error", h)
 		}
@@ -204,7 +206,7 @@ func TestDirectiveStorageRestart(t *testing.T) {
 	restarted := config()
 	provision(t, restarted)
 	defer restarted.Cleanup()
-	if restarted.store == first.store {
+	if restarted.pages.store == first.pages.store {
 		t.Fatal("not a new store")
 	}
 	checkInjected(t, servePage(t, restarted).body.String(), testPage, "http://example.com/pay/?id=1", "</head>")

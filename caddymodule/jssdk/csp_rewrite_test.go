@@ -74,7 +74,7 @@ func TestCSPAllowanceSources(t *testing.T) {
 		{"http://localhost:8081/sandbox/jweixin.js", "http://localhost:8081"},
 	} {
 		h := &Handler{AppID: "wx0123456789abcdef", SDKURL: tt.sdk}
-		tmpl, err := newBlockTemplate(h)
+		tmpl, err := templateFor(h)
 		if err != nil {
 			t.Fatal(err)
 		}
