@@ -1,7 +1,6 @@
 package jssdk
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -48,9 +47,6 @@ const (
 	injecting             // 2xx HTML: the body streams through the injector
 	refusing              // on_error fail: the next handler's output is dropped
 )
-
-// errRefused stops the next handler from producing a body nobody will see.
-var errRefused = errors.New("wechat_jssdk: response refused: no jsapi_ticket")
 
 // responseWriter decides at the header whether a response is an HTML page it
 // may rewrite, and if so streams the body through an inject.Writer. It
@@ -198,7 +194,11 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 	case injecting:
 		return rw.injector.Write(p)
 	case refusing:
-		return 0, errRefused
+		// Discarded, not failed: the next handler must finish normally for
+		// Caddy's error handling to answer the 503. reverse_proxy aborts the
+		// connection (an empty reply, a reset stream) when a body write
+		// fails, and handle_errors then never runs.
+		return len(p), nil
 	default:
 		return rw.ResponseWriter.Write(p)
 	}
@@ -209,6 +209,9 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := rw.ResponseWriter.(io.ReaderFrom); ok && rw.state == passing {
 		return rf.ReadFrom(r)
+	}
+	if rw.state == refusing {
+		return io.Copy(io.Discard, r) // as Write does, without a buffer of ours
 	}
 	// io.Copy would allocate a buffer per page (the body's size, up to
 	// 32 KiB: most of what a page costs) and box a WriterOnly; a pooled
@@ -256,7 +259,7 @@ func (rw *responseWriter) Flush() { _ = rw.FlushError() }
 // finish completes the response after the next handler returned: the
 // injector writes what it held and, when no closing tag came, the block
 // at the end. On a refused page it yields the error Caddy answers with,
-// which wins over whatever the next handler made of errRefused.
+// which wins over whatever the next handler returned.
 func (rw *responseWriter) finish(nextErr error) error {
 	rw.acceptEncoding.Restore(rw.req.Header)
 	if rw.state == undecided && rw.status != 0 {

@@ -793,6 +793,22 @@ func TestServeHTTPOnErrorFail(t *testing.T) {
 			_, err := io.WriteString(w, testPage)
 			return err
 		}},
+		// reverse_proxy's way: a failed body write aborts the handler
+		// (http.ErrAbortHandler), which drops the connection instead of
+		// letting Caddy answer 503.
+		{name: "next aborts on a write error", next: func(w http.ResponseWriter, r *http.Request) error {
+			htmlHeader(w)
+			w.WriteHeader(http.StatusOK)
+			for range 3 {
+				if _, err := io.WriteString(w, testPage); err != nil {
+					panic(http.ErrAbortHandler)
+				}
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					panic(http.ErrAbortHandler)
+				}
+			}
+			return nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
