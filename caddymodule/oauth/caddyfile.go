@@ -18,7 +18,9 @@ import (
 // ahead of the directive (try_files … /index.html) cannot hide it.
 func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
-		return orDefault(m.(*Handler).CallbackPath, DefaultCallbackPath)
+		c := *m.(*Handler)
+		c.applyDefaults()
+		return c.CallbackPath
 	})
 }
 
@@ -46,9 +48,10 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		outside_wechat pass|deny
 //	}
 //
-// Every error names the directive and the option, and the block is checked
-// with Validate so that `caddy adapt` already reports a bad value. Errors
-// never repeat what was given to app_secret.
+// Every error names the directive and the option. The block is checked
+// with Validate, on a copy with the defaults applied, so that `caddy adapt`
+// already reports a bad value while the adapted JSON keeps only what was
+// written. Errors never repeat what was given to app_secret.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -91,7 +94,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			*field = args[0]
 		}
 	}
-	if err := h.Validate(); err != nil {
+	c := *h
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil

@@ -108,18 +108,36 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 }
 
 func TestValidateJSON(t *testing.T) {
-	// what the JSON config can say that the Caddyfile adapter would refuse
-	for name, h := range map[string]Handler{
-		"max_age negative":  {AppID: testAppID, AppSecret: "s", MaxAge: -1},
-		"max_age under 1s":  {AppID: testAppID, AppSecret: "s", MaxAge: caddy.Duration(time.Millisecond)},
-		"unionid header":    {AppID: testAppID, AppSecret: "s", UnionIDHeader: "x y"},
-		"unionid = default": {AppID: testAppID, AppSecret: "s", UnionIDHeader: "X-WeChat-OpenID"},
-		"long cookie name":  {AppID: testAppID, AppSecret: "s", CookieName: strings.Repeat("c", maxCookieName+1)},
-		"api_base userinfo": {AppID: testAppID, AppSecret: "s", APIBase: "https://u:p@api.example"},
+	// what the JSON config can say that the Caddyfile adapter would refuse;
+	// Validate sees it as Caddy hands it over: provisioned, so defaulted
+	for name, tc := range map[string]struct {
+		h   Handler
+		opt string // the option the error names
+	}{
+		"max_age negative":  {Handler{AppID: testAppID, AppSecret: "s", MaxAge: -1}, "max_age"},
+		"max_age under 1s":  {Handler{AppID: testAppID, AppSecret: "s", MaxAge: caddy.Duration(time.Millisecond)}, "max_age"},
+		"unionid header":    {Handler{AppID: testAppID, AppSecret: "s", UnionIDHeader: "x y"}, "unionid_header"},
+		"unionid = default": {Handler{AppID: testAppID, AppSecret: "s", UnionIDHeader: "X-WeChat-OpenID"}, "header"},
+		"long cookie name":  {Handler{AppID: testAppID, AppSecret: "s", CookieName: strings.Repeat("c", maxCookieName+1)}, "cookie_name"},
+		"api_base userinfo": {Handler{AppID: testAppID, AppSecret: "s", APIBase: "https://u:p@api.example"}, "api_base"},
 	} {
-		if err := h.Validate(); err == nil {
+		tc.h.applyDefaults()
+		before := tc.h
+		if err := tc.h.Validate(); err == nil {
 			t.Errorf("%s: valid", name)
+		} else if !strings.Contains(err.Error(), "wechat_oauth: "+tc.opt+":") {
+			t.Errorf("%s: error %q does not name %s", name, err, tc.opt)
 		}
+		if !reflect.DeepEqual(tc.h, before) {
+			t.Errorf("%s: Validate changed the handler", name)
+		}
+	}
+	// the defaults themselves pass, and Validate only reads
+	ok := Handler{AppID: testAppID, AppSecret: "s"}
+	ok.applyDefaults()
+	before := ok
+	if err := ok.Validate(); err != nil || !reflect.DeepEqual(ok, before) {
+		t.Errorf("the defaults: Validate = %v, handler %+v", err, ok)
 	}
 }
 

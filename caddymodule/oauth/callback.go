@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -42,7 +43,7 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request, https bo
 		h.refuse(w, http.StatusMethodNotAllowed, msgMethod, "callback: not a GET")
 		return
 	}
-	q := originalURL(r).Query()
+	q := origin.OriginalQuery(r)
 	p, ok := h.matchPending(r, https, q.Get("state"))
 	if ok {
 		// Whatever happens next, this attempt is over.

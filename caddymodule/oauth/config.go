@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -48,7 +49,11 @@ const MaxMaxAge = 400 * 24 * time.Hour
 // cookie must stay far below the 4 KiB browsers keep.
 const maxCookieName = 64
 
-// applyDefaults fills in every unset option.
+// applyDefaults fills in the defaults of the options left unset, and
+// nothing else: Provision runs it on the handler, UnmarshalCaddyfile on a
+// copy it validates, so the adapted JSON keeps only what the operator
+// wrote. cookie_name has no default of its own: unset, the name depends on
+// the request's scheme (cookieNames).
 func (h *Handler) applyDefaults() {
 	if h.Scope == "" {
 		h.Scope = DefaultScope
@@ -76,74 +81,63 @@ func (h *Handler) applyDefaults() {
 	}
 }
 
-// Validate reports the first configuration problem, naming the directive
-// and the option. It checks the settings as written (empty means default),
-// so the Caddyfile adapter runs it too. Its errors never quote app_secret.
+// Validate reports the first problem of the defaulted configuration (Caddy
+// calls it after Provision; UnmarshalCaddyfile on a defaulted copy),
+// naming the directive and the option. It changes nothing, so that
+// `caddy adapt` reports the same errors as a config load. Its errors never
+// quote app_secret.
 func (h *Handler) Validate() error {
 	if h.AppID == "" {
 		return errors.New("wechat_oauth: app_id is required")
 	}
-	if !validAppID(h.AppID) {
+	if !wechat.ValidAppID(h.AppID) {
 		return fmt.Errorf("wechat_oauth: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
 	}
 	if h.AppSecret == "" {
 		return errors.New("wechat_oauth: app_secret is required")
 	}
 	switch h.Scope {
-	case "", ScopeBase, ScopeUserInfo:
+	case ScopeBase, ScopeUserInfo:
 	default:
 		return fmt.Errorf("wechat_oauth: scope: %q is not snsapi_base or snsapi_userinfo", h.Scope)
 	}
 	for _, u := range []struct{ opt, val string }{{"api_base", h.APIBase}, {"authorize_url", h.AuthorizeURL}} {
-		if u.val == "" {
-			continue
-		}
 		if err := checkBaseURL(u.val); err != nil {
 			return fmt.Errorf("wechat_oauth: %s: %q %v", u.opt, u.val, err)
 		}
 	}
-	if h.CallbackPath != "" && !validCallbackPath(h.CallbackPath) {
+	if !validCallbackPath(h.CallbackPath) {
 		return fmt.Errorf("wechat_oauth: callback_path: %q is not a path (it starts with / and has no query, fragment, space or control character)", h.CallbackPath)
 	}
 	for _, hd := range []struct{ opt, val string }{{"header", h.Header}, {"unionid_header", h.UnionIDHeader}} {
-		if hd.val != "" && !validToken(hd.val) {
+		// any token, however long: wechat_oauth has always taken that
+		// (config.ValidHeaderName would stop at 128 bytes)
+		if !config.ValidToken(hd.val) {
 			return fmt.Errorf("wechat_oauth: %s: %q is not a header name", hd.opt, hd.val)
 		}
 	}
-	openID, unionID := orDefault(h.Header, DefaultHeader), orDefault(h.UnionIDHeader, DefaultUnionIDHeader)
-	if sameHeaderName(openID, unionID) {
-		return fmt.Errorf("wechat_oauth: header: the openid and unionid headers are both %q", openID)
+	if config.SameHeaderName(h.Header, h.UnionIDHeader) {
+		return fmt.Errorf("wechat_oauth: header: the openid and unionid headers are both %q", h.Header)
 	}
-	if h.CookieName != "" && (!validToken(h.CookieName) || len(h.CookieName) > maxCookieName) {
+	if h.CookieName != "" && (!config.ValidToken(h.CookieName) || len(h.CookieName) > maxCookieName) {
 		return fmt.Errorf("wechat_oauth: cookie_name: %q is not a cookie name of at most %d letters, digits and !#$%%&'*+-.^_`|~", h.CookieName, maxCookieName)
 	}
-	if d := time.Duration(h.MaxAge); d != 0 && (d < time.Second || d > MaxMaxAge) {
+	if d := time.Duration(h.MaxAge); d < time.Second || d > MaxMaxAge {
 		return fmt.Errorf("wechat_oauth: max_age: %s is not from 1s to 400d", d)
 	}
 	switch h.OutsideWeChat {
-	case "", OutsidePass, OutsideDeny:
+	case OutsidePass, OutsideDeny:
 	default:
 		return fmt.Errorf("wechat_oauth: outside_wechat: %q is not pass or deny", h.OutsideWeChat)
 	}
 	return nil
 }
 
-// resolveSecret resolves app_secret's {env.*} and {file.*} placeholders.
-// Errors name the placeholder, never a value.
-func resolveSecret(raw string) (string, error) {
-	secret, err := caddy.NewReplacer().ReplaceOrErr(raw, true, true)
-	if err != nil {
-		return "", fmt.Errorf("wechat_oauth: app_secret: %v", err)
-	}
-	secret = strings.TrimSpace(secret) // {file.*} keeps the newline editors add
-	if secret == "" {
-		return "", errors.New("wechat_oauth: app_secret: resolves to an empty value")
-	}
-	return secret, nil
-}
-
 // checkBaseURL accepts an absolute http(s) URL without query or fragment,
-// to which a path or a query is then appended.
+// to which a path or a query is then appended. It is not
+// config.CheckHTTPURL: that one takes either an origin (no path, no
+// query) or a URL with both, and these URLs have a path (authorize_url)
+// but must not have a query (the handler appends its own).
 func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
@@ -161,20 +155,11 @@ func checkBaseURL(raw string) error {
 	return nil
 }
 
-// validAppID accepts what WeChat issues (wx + 16 hex digits) and the
-// letters-and-digits variants test accounts and sandboxes use.
-func validAppID(s string) bool {
-	if len(s) < 3 || len(s) > 64 || !strings.HasPrefix(s, "wx") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
+// validCallbackPath accepts an absolute path that a redirect_uri can end
+// in: it starts with one '/' ("//host" and "/\host" are other hosts to a
+// browser) and has no query, fragment, space or control character. It is
+// not config.ValidPathChars, which also refuses non-ASCII, '%' and quotes:
+// a callback path has always been allowed them.
 func validCallbackPath(p string) bool {
 	if len(p) < 2 || p[0] != '/' || p[1] == '/' || p[1] == '\\' {
 		return false
@@ -187,33 +172,6 @@ func validCallbackPath(p string) bool {
 	return true
 }
 
-// validToken reports whether s is an RFC 9110 token, which is what header
-// and cookie names are.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isAlnum(c) || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func isPlaceholder(s string) bool {
-	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -51,22 +53,27 @@ type Handler struct {
 	CallbackPath string `json:"callback_path,omitempty"`
 
 	// The request header that carries the openid upstream. Default:
-	// X-WeChat-OpenID.
+	// X-WeChat-OpenID. Any header of that name a client sent is removed
+	// first, also spelled with '_' for '-' or in another case, which
+	// CGI-style backends read as the same header: only this handler may
+	// say who the user is.
 	Header string `json:"header,omitempty"`
 
 	// The request header that carries the unionid upstream, when WeChat
 	// gives one (the account is bound to an Open Platform account).
-	// Default: X-WeChat-UnionID.
+	// Default: X-WeChat-UnionID. Stripped from client requests like header,
+	// from which it must differ (also with '_' for '-' and in case).
 	UnionIDHeader string `json:"unionid_header,omitempty"`
 
 	// The session cookie's name; the state cookie adds "_state". Default:
 	// __Host-wechat_oauth over https, wechat_oauth over http. A name with
 	// the __Host- or __Secure- prefix loses it over http, where browsers
-	// would drop the cookie.
+	// would drop the cookie. At most 64 token characters, so that both
+	// cookies stay far below the 4 KiB a browser keeps.
 	CookieName string `json:"cookie_name,omitempty"`
 
-	// How long a sign-in lasts. Default: 7d. At most 400d, the longest a
-	// browser keeps a cookie.
+	// How long a sign-in lasts: the session cookie's lifetime. Default: 7d.
+	// From 1s to 400d, the longest a browser keeps a cookie.
 	MaxAge caddy.Duration `json:"max_age,omitempty"`
 
 	// What a browser that is not WeChat's gets without a session: "pass"
@@ -109,17 +116,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
-	secret, err := resolveSecret(h.AppSecret)
+	secret, err := config.ResolveSecret("wechat_oauth", "app_secret", h.AppSecret)
 	if err != nil {
 		return err
 	}
 	h.secret = secret
-	if !isPlaceholder(h.AppSecret) {
+	if !config.IsPlaceholder(h.AppSecret) {
 		h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 	}
 	st := h.storage
 	if st == nil {
-		st = contextStorage(ctx)
+		st = config.ContextStorage(ctx)
 	}
 	if st == nil {
 		return errors.New("wechat_oauth: no storage to keep the cookie key in")
@@ -161,8 +168,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // without a session is signed in, refused or passed on anonymously.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.stripIdentity(r.Header)
-	https := isHTTPS(r)
-	if originalPath(r) == h.CallbackPath {
+	https := origin.IsHTTPS(r)
+	if origin.OriginalPath(r) == h.CallbackPath {
 		h.serveCallback(w, r, https)
 		return nil
 	}

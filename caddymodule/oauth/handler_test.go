@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 )
 
 func TestRedirectToAuthorize(t *testing.T) {
@@ -237,7 +240,7 @@ func TestIdentityHeadersStripped(t *testing.T) {
 				t.Fatal("not passed on")
 			}
 			for name, v := range next.header {
-				if sameHeaderName(name, "X-WeChat-OpenID") || sameHeaderName(name, "X-WeChat-UnionID") {
+				if config.SameHeaderName(name, "X-WeChat-OpenID") || config.SameHeaderName(name, "X-WeChat-UnionID") {
 					if len(v) != 1 || v[0] != tt.want {
 						t.Errorf("upstream got %s: %q", name, v)
 					}
@@ -566,6 +569,31 @@ func TestTrustedProxyScheme(t *testing.T) {
 		if redirect != want || cookie(rec, wantCookie) == nil {
 			t.Errorf("trusted %v: redirect_uri %q, cookies %v; want %q and %s", trusted, redirect, rec.Header()["Set-Cookie"], want, wantCookie)
 		}
+	}
+}
+
+// TestTrustedProxySaysHTTP: behind a trusted proxy that reached Caddy over
+// TLS for a browser on plain http, the browser's scheme counts, as it does
+// for the URL wechat_jssdk signs: a Secure or __Host- cookie would be
+// dropped by that browser, and redirect_uri would name another origin.
+func TestTrustedProxySaysHTTP(t *testing.T) {
+	f := newFixture(t, nil)
+	r, _ := http.NewRequest(http.MethodGet, "https://shop.example/p", nil)
+	r.TLS = &tls.ConnectionState{}
+	r.Header.Set("User-Agent", wechatUA)
+	r.Header.Set("X-Forwarded-Proto", "http")
+	r = r.WithContext(contextWithVars(r, map[string]any{caddyhttp.TrustedProxyVarKey: true}))
+	rec := newRecorder()
+	if err := f.h.ServeHTTP(rec, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(rec.Header().Get("Location"))
+	if redirect, want := u.Query().Get("redirect_uri"), "http://shop.example"+DefaultCallbackPath; redirect != want {
+		t.Errorf("redirect_uri %q, want %q", redirect, want)
+	}
+	c := cookie(rec, "wechat_oauth_state")
+	if c == nil || c.Secure {
+		t.Errorf("state cookie %v, want wechat_oauth_state without Secure", rec.Header()["Set-Cookie"])
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 )
 
@@ -73,15 +72,4 @@ func readKey(ctx context.Context, st certmagic.Storage, name string) ([]byte, er
 		return nil, fmt.Errorf("wechat_oauth: the cookie key %s in storage is not 32 bytes in base64; delete it to have a new one made (everyone is signed out)", name)
 	}
 	return key[:keySize], nil
-}
-
-// contextStorage returns the storage the config was loaded with, or nil
-// for a context that has none, as in unit tests.
-func contextStorage(ctx caddy.Context) (st certmagic.Storage) {
-	defer func() {
-		if recover() != nil {
-			st = nil
-		}
-	}()
-	return ctx.Storage()
 }

@@ -2,10 +2,10 @@ package oauth
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
 // isWeChat reports whether r comes from WeChat's built-in browser, the only
@@ -39,90 +39,11 @@ func isNavigation(r *http.Request) bool {
 // several frameworks map both to the same variable (HTTP_X_WECHAT_OPENID).
 func (h *Handler) stripIdentity(hdr http.Header) {
 	for name := range hdr {
-		if sameHeaderName(name, h.Header) || sameHeaderName(name, h.UnionIDHeader) {
+		if config.SameHeaderName(name, h.Header) || config.SameHeaderName(name, h.UnionIDHeader) {
 			delete(hdr, name)
 		}
 	}
 }
-
-// sameHeaderName compares header names ignoring case and '_' versus '-'.
-func sameHeaderName(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := foldHeaderByte(a[i]), foldHeaderByte(b[i])
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func foldHeaderByte(c byte) byte {
-	switch {
-	case c == '_':
-		return '-'
-	case c >= 'A' && c <= 'Z':
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// isHTTPS reports whether the browser reached the site over https: a TLS
-// connection, or X-Forwarded-Proto from a proxy Caddy's trusted_proxies
-// vouch for.
-func isHTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
-		return strings.EqualFold(firstValue(r.Header.Get("X-Forwarded-Proto")), "https")
-	}
-	return false
-}
-
-// origin is scheme://host[:port] as the browser used it, for redirect_uri.
-// X-Forwarded-Host counts only from a trusted proxy; the Host header
-// otherwise (the site block's host matcher has already vetted it).
-func origin(r *http.Request, https bool) string {
-	host := r.Host
-	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
-		if fh := firstValue(r.Header.Get("X-Forwarded-Host")); fh != "" {
-			host = fh
-		}
-	}
-	host = strings.ToLower(host)
-	scheme := "http"
-	if https {
-		scheme = "https"
-		host = strings.TrimSuffix(host, ":443")
-	} else {
-		host = strings.TrimSuffix(host, ":80")
-	}
-	return scheme + "://" + host
-}
-
-// firstValue is the first element of a comma-separated header value: what
-// the outermost proxy set.
-func firstValue(v string) string {
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	return strings.TrimSpace(v)
-}
-
-// originalURL is the URL as the request arrived: a rewrite ahead of this
-// handler (try_files … /index.html for an SPA) must neither hide the
-// callback nor change where the user returns to.
-func originalURL(r *http.Request) *url.URL {
-	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		return orig.URL
-	}
-	return r.URL
-}
-
-func originalPath(r *http.Request) string { return originalURL(r).Path }
 
 // maxReturn bounds the return target kept in the state cookie, which must
 // stay under the 4 KiB a browser keeps per cookie.
@@ -132,7 +53,7 @@ const maxReturn = 2048
 // query as requested, made local (localTarget). A target too long for the
 // cookie keeps its path, or falls back to the site's root.
 func returnTarget(r *http.Request) string {
-	u := originalURL(r)
+	u := origin.OriginalURL(r)
 	target := localTarget(u.RequestURI())
 	if len(target) <= maxReturn {
 		return target

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
 // startSignIn sends a WeChat browser without a session to WeChat's
@@ -14,7 +16,7 @@ func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request, https bool
 	_, stateCookie := h.cookieNames(https)
 	http.SetCookie(w, h.cookie(stateCookie, h.sealer.seal(purposeState, encodePending(p)), stateTTL, https))
 	hdr := w.Header()
-	hdr.Set("Location", h.authorizeURL(origin(r, https), p.ID.param()))
+	hdr.Set("Location", h.authorizeURL(string(origin.Append(nil, r)), p.ID.param()))
 	hdr.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusFound)
 	h.logger.Debug("no session: redirecting to WeChat to sign in")
@@ -24,13 +26,13 @@ func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request, https bool
 // parameters in exactly this order, and #wechat_redirect at the end, or
 // the authorization page does not open. url.Values would sort them, so the
 // link is written out by hand.
-func (h *Handler) authorizeURL(origin, state string) string {
+func (h *Handler) authorizeURL(siteOrigin, state string) string {
 	var b strings.Builder
 	b.WriteString(h.AuthorizeURL)
 	b.WriteString("?appid=")
 	b.WriteString(url.QueryEscape(h.AppID))
 	b.WriteString("&redirect_uri=")
-	b.WriteString(url.QueryEscape(origin + h.CallbackPath))
+	b.WriteString(url.QueryEscape(siteOrigin + h.CallbackPath))
 	b.WriteString("&response_type=code&scope=")
 	b.WriteString(h.Scope)
 	b.WriteString("&state=")

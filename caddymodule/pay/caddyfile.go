@@ -30,9 +30,11 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_body     <size>
 //	}
 //
-// Every error names the directive and the option, and the block is checked
-// with Validate so that `caddy adapt` already reports a missing or
-// conflicting option. Errors never repeat what was given to api_key.
+// Every error names the directive and the option. The block is checked
+// with Validate, on a copy with the defaults applied, so that `caddy adapt`
+// already reports a missing or conflicting option while the adapted JSON
+// keeps only what was written. Errors never repeat what was given to
+// api_key.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -67,7 +69,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		h.MaxBody = int64(size)
 	}
-	if err := h.Validate(); err != nil {
+	c := *h
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil

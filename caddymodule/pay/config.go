@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
@@ -28,6 +28,10 @@ const MaxMaxBody = 64 << 20
 // names, not documents.
 const maxFieldName = 128
 
+// applyDefaults fills in the defaults of the options left unset, and
+// nothing else: Provision runs it on the handler, UnmarshalCaddyfile on a
+// copy it validates, so the adapted JSON keeps only what the operator
+// wrote.
 func (h *Handler) applyDefaults() {
 	if h.SignType == "" {
 		if h.APIKey != "" && h.PrivateKey == "" {
@@ -47,10 +51,11 @@ func (h *Handler) applyDefaults() {
 	}
 }
 
-// Validate reports the first configuration problem, naming the directive
-// and the option. It checks the settings as written (empty means default)
-// and reads no file, so the Caddyfile adapter can run it too; the key itself
-// is checked by Provision. Its errors never quote api_key.
+// Validate reports the first problem of the defaulted configuration (Caddy
+// calls it after Provision; UnmarshalCaddyfile on a defaulted copy),
+// naming the directive and the option. It changes nothing and reads no
+// file, so that `caddy adapt` reports the same errors as a config load;
+// the key itself is checked by Provision. Its errors never quote api_key.
 func (h *Handler) Validate() error {
 	if h.AppID == "" {
 		return errors.New("wechat_pay: app_id is required")
@@ -65,7 +70,6 @@ func (h *Handler) Validate() error {
 		return errors.New("wechat_pay: private_key (API v3) or api_key (API v2) is required")
 	}
 	switch h.SignType {
-	case "":
 	case sign.SignTypeRSA:
 		if h.PrivateKey == "" {
 			return errors.New("wechat_pay: sign_type: RSA needs private_key (the API v3 apiclient_key.pem), not api_key")
@@ -86,17 +90,14 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("wechat_pay: %s: not valid UTF-8", f.opt)
 		}
 	}
-	prepay, output := h.PrepayField, h.OutputField
-	if prepay == "" {
-		prepay = DefaultPrepayField
+	if h.PrepayField == "" || h.OutputField == "" {
+		// applyDefaults fills both: only a caller that skipped it gets here
+		return errors.New("wechat_pay: prepay_field and output_field must not be empty")
 	}
-	if output == "" {
-		output = DefaultOutputField
+	if h.PrepayField == h.OutputField {
+		return fmt.Errorf("wechat_pay: prepay_field and output_field are both %q", h.PrepayField)
 	}
-	if prepay == output {
-		return fmt.Errorf("wechat_pay: prepay_field and output_field are both %q", prepay)
-	}
-	if h.MaxBody < 0 || h.MaxBody > MaxMaxBody {
+	if h.MaxBody < 1 || h.MaxBody > MaxMaxBody {
 		return fmt.Errorf("wechat_pay: max_body: %d is not from 1 to %d bytes", h.MaxBody, MaxMaxBody)
 	}
 	return nil
@@ -105,9 +106,9 @@ func (h *Handler) Validate() error {
 // loadSigner reads the key the config names. Its errors name the option and
 // the file, never key material.
 func (h *Handler) loadSigner() (signer, error) {
-	repl := caddy.NewReplacer()
 	if h.PrivateKey != "" {
-		path, err := repl.ReplaceOrErr(h.PrivateKey, true, true)
+		// a path, not a secret: resolved but not trimmed, as written
+		path, err := caddy.NewReplacer().ReplaceOrErr(h.PrivateKey, true, true)
 		if err != nil {
 			return nil, fmt.Errorf("wechat_pay: private_key: %v", err)
 		}
@@ -123,21 +124,12 @@ func (h *Handler) loadSigner() (signer, error) {
 		}
 		return rsaSigner(key), nil
 	}
-	apiKey, err := repl.ReplaceOrErr(h.APIKey, true, true)
+	apiKey, err := config.ResolveSecret("wechat_pay", "api_key", h.APIKey)
 	if err != nil {
-		// the replacer names the placeholder, not its value
-		return nil, fmt.Errorf("wechat_pay: api_key: %v", err)
+		return nil, err
 	}
-	apiKey = strings.TrimSpace(apiKey) // {file.*} keeps the newline editors add
-	if apiKey == "" {
-		return nil, errors.New("wechat_pay: api_key: resolves to an empty value")
-	}
-	if !isPlaceholder(h.APIKey) {
+	if !config.IsPlaceholder(h.APIKey) {
 		h.logger.Warn("api_key is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 	}
 	return v2Signer(apiKey, h.SignType), nil
-}
-
-func isPlaceholder(s string) bool {
-	return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}")
 }

@@ -108,7 +108,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 }
 
 // TestValidateJSON covers what the JSON config can hold but the Caddyfile
-// parser already refuses.
+// parser already refuses. Validate sees the config as Caddy hands it over:
+// provisioned, so with the defaults applied.
 func TestValidateJSON(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -120,14 +121,24 @@ func TestValidateJSON(t *testing.T) {
 		{"default output as prepay", Handler{AppID: "wx1", PrivateKey: "k", PrepayField: "wechat_pay"}, "both"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.h.applyDefaults()
+			before := tc.h
 			if err := tc.h.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+			if !reflect.DeepEqual(tc.h, before) {
+				t.Errorf("Validate changed the handler: %+v", tc.h)
 			}
 		})
 	}
 	ok := Handler{AppID: "wx1", PrivateKey: "k"}
+	ok.applyDefaults()
+	before := ok
 	if err := ok.Validate(); err != nil {
 		t.Errorf("a good config fails: %v", err)
+	}
+	if !reflect.DeepEqual(ok, before) {
+		t.Errorf("Validate changed the handler: %+v", ok)
 	}
 }
 

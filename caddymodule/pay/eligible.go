@@ -3,34 +3,20 @@ package pay
 import (
 	"net/http"
 	"strings"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 )
 
-// eligibleRequest leaves alone requests whose responses carry no body to
-// sign: HEAD has none, an upgrade hands the connection over, CONNECT
-// tunnels.
-func eligibleRequest(r *http.Request) bool {
-	if r.Method == http.MethodHead || r.Method == http.MethodConnect {
-		return false
-	}
-	return r.Header.Get("Upgrade") == ""
-}
-
-// signableResponse reports whether a response is a full 2xx JSON body in a
-// form that can be read and changed: not compressed, not a range, and
-// without trailers (a known length, which a changed body gets, leaves no
-// room for them).
+// signableResponse reports whether a response is a full 2xx JSON body that
+// can be read and changed (bodyrewrite.Rewritable: not compressed, not a
+// range) and that announces no trailers. The refusal of trailers is this
+// handler's own: it holds the whole body and sends the signed one with a
+// known Content-Length, and a response with a length has no chunked
+// framing to carry trailers in, so they would be lost. wechat_jssdk
+// streams its pages chunked, and trailers survive there.
 func signableResponse(status int, hdr http.Header) bool {
-	if status < 200 || status > 299 || status == http.StatusNoContent ||
-		status == http.StatusResetContent || status == http.StatusPartialContent {
-		return false
-	}
-	if ce := hdr.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return false
-	}
-	if hdr.Get("Content-Range") != "" || hdr.Get("Trailer") != "" {
-		return false
-	}
-	return isJSON(hdr.Get("Content-Type"))
+	return bodyrewrite.Rewritable(status, hdr) && hdr.Get("Trailer") == "" &&
+		isJSON(hdr.Get("Content-Type"))
 }
 
 // isJSON accepts application/json and the structured-syntax suffix

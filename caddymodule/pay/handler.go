@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -32,26 +33,34 @@ type Handler struct {
 
 	// The signType given to the browser and used for paySign: "RSA" (API
 	// v3, the default with private_key), "MD5" (the default with api_key)
-	// or "HMAC-SHA256" (API v2).
+	// or "HMAC-SHA256" (API v2). Spelled exactly so: the browser passes it
+	// to WeChat as it is. RSA needs private_key, the others api_key.
 	SignType string `json:"sign_type,omitempty"`
 
 	// The top-level field of the backend's JSON that holds the prepay id.
-	// Default: prepay_id. A value already starting with "prepay_id=" is used
-	// as the package as it is.
+	// Default: prepay_id, the name WeChat Pay's own answer uses. A value
+	// already starting with "prepay_id=" is used as the package as it is.
+	// At most 128 bytes of UTF-8.
 	PrepayField string `json:"prepay_field,omitempty"`
 
 	// The top-level field the signed parameters are added under. Default:
-	// wechat_pay. A response that already has it passes through untouched.
+	// wechat_pay. A response that already has it passes through untouched:
+	// adding it again would give the object a member twice, which JSON
+	// parsers read differently. It must differ from prepay_field; at most
+	// 128 bytes of UTF-8.
 	OutputField string `json:"output_field,omitempty"`
 
 	// The largest body, in bytes, that is buffered to look for the prepay
-	// field; larger bodies stream through unsigned. Default: 1 MiB.
+	// field; larger bodies stream through unsigned. Default: 1 MiB; at most
+	// 64 MiB. The body is held in memory until it is complete (paySign
+	// goes into it, and its length changes), and an order response is a
+	// few hundred bytes, so a larger body is not an order.
 	MaxBody int64 `json:"max_body,omitempty"`
 
 	signer signer
 	tmpl   memberTemplate
 	once   *logonce.Set     // a pointer: Handler is copied by value (CaddyModule)
-	now    func() time.Time // time.Now, or a test clock
+	now    func() time.Time // time.Now; tests replace it after Provision
 	logger *zap.Logger
 }
 
@@ -63,8 +72,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision loads and checks the signing key, so that a bad key fails the
-// config load rather than the first payment.
+// Provision applies the defaults, then loads and checks the signing key, so
+// that a bad key fails the config load rather than the first payment. It
+// validates first, although Caddy calls Validate after it, so that the key
+// is read only for a configuration that makes sense (a missing key is
+// reported as such, not as an unreadable file).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.applyDefaults()
@@ -78,16 +90,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.signer = s
 	h.tmpl = newMemberTemplate(h.OutputField, h.AppID, h.SignType)
 	h.once = new(logonce.Set)
-	if h.now == nil {
-		h.now = time.Now
-	}
+	h.now = time.Now
 	return nil
 }
 
 // ServeHTTP wraps the response writer so that a signable JSON response gets
 // the signed parameters; everything else streams through untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if !eligibleRequest(r) {
+	if !bodyrewrite.EligibleRequest(r) {
 		return next.ServeHTTP(w, r)
 	}
 	rw := newResponseWriter(h, w, r)

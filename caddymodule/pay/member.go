@@ -3,6 +3,8 @@ package pay
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 )
 
 // memberTemplate writes the member the handler adds:
@@ -27,36 +29,19 @@ func newMemberTemplate(outputField, appID, signType string) memberTemplate {
 }
 
 // appendTo appends the member to dst. timeStamp and nonceStr are digits and
-// letters; pkg has passed validPrepayID and paySign is base64 or hex, so
-// the JSON encoding below only ever escapes, never has to reject.
+// letters; pkg has passed validPrepayID (visible ASCII, no quote or
+// backslash) and paySign is base64 or hex, so the JSON encoding below only
+// ever escapes <, > and &, never has to reject. It is the encoder
+// wechat_jssdk writes into pages, so a response's JSON strings are spelled
+// the same whichever handler wrote them.
 func (m memberTemplate) appendTo(dst []byte, timeStamp, nonceStr, pkg, paySign string) []byte {
 	dst = append(dst, m.head...)
 	dst = append(dst, timeStamp...)
 	dst = append(dst, `","nonceStr":"`...)
 	dst = append(dst, nonceStr...)
 	dst = append(dst, `","package":`...)
-	dst = appendJSONString(dst, pkg)
+	dst = bodyrewrite.AppendJSONString(dst, pkg)
 	dst = append(dst, m.tail...)
-	dst = appendJSONString(dst, paySign)
+	dst = bodyrewrite.AppendJSONString(dst, paySign)
 	return append(dst, '}')
-}
-
-// appendJSONString appends s as a JSON string, escaping what
-// encoding/json escapes in ASCII (quotes, backslash, control characters and
-// <, >, & for HTML safety).
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }

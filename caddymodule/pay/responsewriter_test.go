@@ -84,22 +84,6 @@ func TestContentLengthPresizes(t *testing.T) {
 	rw.release()
 }
 
-func TestAppendJSONString(t *testing.T) {
-	for in, want := range map[string]string{
-		"prepay_id=wx1":  `"prepay_id=wx1"`,
-		`a"b\c`:          `"a\"b\\c"`,
-		"<script>&":      `"\u003cscript\u003e\u0026"`,
-		"\x00\x1f\n":     `"\u0000\u001f\u000a"`,
-		"+/=Zz09":        `"+/=Zz09"`,
-		"":               `""`,
-		"prepay_id=wx~!": `"prepay_id=wx~!"`,
-	} {
-		if got := string(appendJSONString(nil, in)); got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestMemberTemplate(t *testing.T) {
 	m := newMemberTemplate(`out"<`, "wx1", "HMAC-SHA256")
 	got := string(m.appendTo([]byte("x"), "1414561699", "NONCE", "prepay_id=wx1", "AB+/="))

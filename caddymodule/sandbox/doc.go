@@ -1,5 +1,8 @@
 // Package sandbox implements wechat_sandbox, a Caddy HTTP handler that
-// emulates the WeChat credential API offline, for the demo and for tests.
+// emulates offline the parts of WeChat the other handlers talk to — the
+// credential API, web OAuth, WeChat Pay's order creation, and the checks
+// WeChat's client makes of wx.config and chooseWXPay — for the demo and for
+// tests.
 //
 // It is NOT for production. It issues random tokens to whoever knows the
 // configured app ID and secret, keeps its state in memory (only the
@@ -160,7 +163,18 @@
 // The control endpoints answer a bad request with a 4xx status and
 // {"ok":false,"errmsg":"…"}.
 //
-// Signatures are computed here with a few lines of crypto/sha1, not through
-// the sign package, so that a bug in one is caught by the other. Nothing
-// secret (app secret, tokens, tickets) is ever logged.
+// # Its own code, on purpose
+//
+// The sandbox checks what the other handlers produce, so it does not share
+// the code it checks. It computes and verifies signatures itself, with a
+// few lines of crypto/sha1, crypto/md5, crypto/hmac and crypto/rsa (the
+// wx.config signature, the v2 paySign, the v3 paySign against the
+// merchant's public key), never through the sign package; and it speaks
+// WeChat's API with its own code, not with the wechat client. Code that
+// looks duplicated between the sandbox and sign or wechat is meant to be:
+// a bug in one is caught by the other. What it does share (the
+// configuration helpers of internal/config) is plumbing it does not check.
+//
+// Nothing secret (app secret, API key, tokens, tickets, codes) is ever
+// logged.
 package sandbox

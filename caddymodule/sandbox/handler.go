@@ -36,15 +36,20 @@ const (
 	supersededGrace = 5 * time.Minute
 )
 
-// Handler is an offline emulator of the WeChat credential API (access
-// tokens, stable tokens and JS-API tickets), with control endpoints for
-// tests: signature verification, call counters and fault injection.
+// Handler is an offline emulator of the WeChat APIs the other handlers use:
+// the credential API (access tokens, stable tokens and JS-API tickets), web
+// OAuth, and WeChat Pay's order creation; with control endpoints for tests:
+// wx.config and paySign verification, call counters, fault injection and
+// chaos. See the package documentation for every endpoint.
 //
 // It answers every request it receives and never calls the next handler.
 // It is meant for demos and tests only; it is NOT a production component.
 type Handler struct {
 	// The app ID (appid) the sandbox accepts. Required. Issued tokens and
-	// tickets are kept per app ID and survive config reloads.
+	// tickets are kept per app ID and survive config reloads. Its shape is
+	// not checked (the other handlers check theirs with wechat.ValidAppID):
+	// the sandbox answers for whatever app it is told to be, and tests use
+	// one made-up app ID each to keep their state apart.
 	AppID string `json:"app_id,omitempty"`
 
 	// The app secret the sandbox accepts. Required. `{env.NAME}` and
@@ -98,8 +103,10 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision resolves the secret's placeholders and attaches the handler to
-// the state of its app ID, creating the state on first use.
+// Provision applies the token_ttl default, resolves the placeholders of
+// app_secret and api_key, reads merchant_public_key, and attaches the
+// handler to the state of its app ID, creating the state on first use (and
+// restoring the tickets journaled in Caddy's storage).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	if h.TokenTTL == 0 {

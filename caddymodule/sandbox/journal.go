@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 )
 
 // ticketJournal keeps the JS-API tickets the sandbox issued in Caddy's
@@ -38,21 +40,11 @@ const journalTimeout = 5 * time.Second
 // newTicketJournal returns the journal of appID in the config's storage,
 // or nil when the context has no config.
 func newTicketJournal(ctx caddy.Context, appID string, logger *zap.Logger) *ticketJournal {
-	st := contextStorage(ctx)
+	st := config.ContextStorage(ctx)
 	if st == nil {
 		return nil
 	}
 	return &ticketJournal{st: st, key: "wechat_sandbox/" + appID + "/tickets", logger: logger}
-}
-
-// contextStorage is the config's storage, or nil for a bare context.
-func contextStorage(ctx caddy.Context) (st certmagic.Storage) {
-	defer func() {
-		if recover() != nil {
-			st = nil
-		}
-	}()
-	return ctx.Storage()
 }
 
 // restore adds the journal's tickets still valid at now to s, the newest

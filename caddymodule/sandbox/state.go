@@ -201,16 +201,6 @@ func (s *state) validTickets(now time.Time) []string {
 	return valid
 }
 
-// setTicket makes t the current ticket until exp. It is the test hook
-// that lets tests sign with a ticket they know, such as the one of
-// WeChat's published signature example.
-func (s *state) setTicket(t string, exp time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tickets[t] = exp
-	s.currentTicket = t
-}
-
 // supersede shortens the life of token, a token a newer one replaces, to
 // supersededGrace from now. The caller holds s.mu.
 func (s *state) supersede(token string, now time.Time) {

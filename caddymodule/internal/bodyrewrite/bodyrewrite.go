@@ -1,6 +1,11 @@
 // Package bodyrewrite holds what the handlers that rewrite response bodies
-// (wechat_jssdk, wechat_pay) must each get right the same way. It has no
-// Caddy dependency.
+// (wechat_jssdk, wechat_pay) must each get right the same way: which
+// requests and responses may be rewritten at all (EligibleRequest,
+// Rewritable), asking the next handler for an identity body and restoring
+// the client's Accept-Encoding, weakening a strong ETag, hiding ReadFrom,
+// and writing a value as a JSON string that is safe in an HTML page
+// (AppendJSONString). Two copies of any of these drifted apart before:
+// here each is written once. It has no Caddy dependency.
 package bodyrewrite
 
 import (
