@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
 )
 
@@ -59,7 +60,7 @@ func newBlockTemplate(o blockOptions) (blockTemplate, error) {
 	b = append(b, `{"debug":`...)
 	b = strconv.AppendBool(b, o.debug)
 	b = append(b, `,"appId":`...)
-	b = appendJSONString(b, o.appID)
+	b = bodyrewrite.AppendJSONString(b, o.appID)
 	b = append(b, `,"timestamp":`...)
 	t.jsonHead = string(b)
 
@@ -89,7 +90,7 @@ func jsLiteral(s string) string {
 	if s == "" || s == sdkOff {
 		return "null"
 	}
-	return string(appendJSONString(nil, s))
+	return string(bodyrewrite.AppendJSONString(nil, s))
 }
 
 func appendJSONList(dst []byte, list []string) []byte {
@@ -98,7 +99,7 @@ func appendJSONList(dst []byte, list []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = bodyrewrite.AppendJSONString(dst, s)
 	}
 	return append(dst, ']')
 }
@@ -136,7 +137,7 @@ func (t *blockTemplate) appendConfig(dst []byte, ticket, pageURL string, now tim
 	dst = sign.AppendJSSDK(dst, ticket, bytesString(nonce), ts, pageURL)
 	dst = append(dst, '"')
 	dst = append(dst, t.jsonTail...)
-	return appendJSONString(dst, pageURL)
+	return bodyrewrite.AppendJSONString(dst, pageURL)
 }
 
 // bytesString views b as a string without copying. Callers must not change

@@ -2,6 +2,8 @@ package jssdk
 
 import (
 	"context"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +24,7 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
 		return
 	}
-	q := originalQuery(r)
+	q := origin.OriginalQuery(r)
 	raw := q.Get("url")
 	if raw == "" {
 		writeJSONError(w, http.StatusBadRequest, "missing url parameter")
@@ -31,16 +33,16 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 	if i := strings.IndexByte(raw, '#'); i >= 0 {
 		raw = raw[:i] // WeChat checks location.href without the fragment
 	}
-	origin, rest, ok := splitPageURL(raw)
+	pageOrigin, rest, ok := splitPageURL(raw)
 	if !ok {
 		writeJSONError(w, http.StatusBadRequest, "url is not an absolute http(s) page URL")
 		return
 	}
 	want := p.origin
 	if want == "" {
-		want = string(appendRequestOrigin(nil, r))
+		want = string(origin.Append(nil, r))
 	}
-	if origin != want {
+	if pageOrigin != want {
 		writeJSONError(w, http.StatusForbidden, "url is not on this site's origin")
 		return
 	}
@@ -69,7 +71,7 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 
 // splitPageURL splits an absolute page URL into its origin, normalized the
 // way location.href shows it, and the rest (path and query) byte for byte.
-func splitPageURL(raw string) (origin, rest string, ok bool) {
+func splitPageURL(raw string) (pageOrigin, rest string, ok bool) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return "", "", false
@@ -84,11 +86,11 @@ func splitPageURL(raw string) (origin, rest string, ok bool) {
 		return "", "", false // browsers always show a path
 	}
 	scheme := strings.ToLower(u.Scheme)
-	return scheme + "://" + stripDefaultPort(scheme, strings.ToLower(u.Host)), rest, true
+	return scheme + "://" + origin.StripDefaultPort(scheme, strings.ToLower(u.Host)), rest, true
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
-	b := append([]byte(`{"error":`), appendJSONString(nil, msg)...)
+	b := append([]byte(`{"error":`), bodyrewrite.AppendJSONString(nil, msg)...)
 	_, _ = w.Write(append(b, '}'))
 }

@@ -2,6 +2,7 @@ package jssdk
 
 import (
 	"encoding/json"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,7 +70,7 @@ func FuzzConfigEndpoint(f *testing.F) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &c); err != nil {
 			t.Fatalf("not JSON: %v", err)
 		}
-		origin := string(appendRequestOrigin(nil, r))
+		origin := string(origin.Append(nil, r))
 		if !strings.HasPrefix(c.URL, origin+"/") {
 			t.Fatalf("signed %q for a request on %q (url=%q)", c.URL, origin, raw)
 		}

@@ -33,6 +33,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -216,7 +218,7 @@ func (h *Handler) Validate() error {
 	if h.AppSecret == "" && h.TokenSource != tokenSourceURL {
 		return errors.New("wechat_jssdk: app_secret is required")
 	}
-	if err := checkHTTPURL(h.APIBase, false); err != nil {
+	if err := config.CheckHTTPURL(h.APIBase, false); err != nil {
 		return fmt.Errorf("wechat_jssdk: api_base: %w", err)
 	}
 	if err := h.validateTokenSource(); err != nil {
@@ -225,7 +227,7 @@ func (h *Handler) Validate() error {
 	// A path on this site is fine; "//host/…" is another site without a
 	// scheme, checked as a URL (and refused).
 	if h.SDKURL != sdkOff && !(strings.HasPrefix(h.SDKURL, "/") && !strings.HasPrefix(h.SDKURL, "//")) {
-		if err := checkHTTPURL(h.SDKURL, true); err != nil {
+		if err := config.CheckHTTPURL(h.SDKURL, true); err != nil {
 			return fmt.Errorf("wechat_jssdk: sdk_url: %w (want an http(s) URL, a path, or off)", err)
 		}
 	}
@@ -236,12 +238,12 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("wechat_jssdk: on_error: %q is not pass or fail", h.OnError)
 	}
 	if h.PublicOrigin != "" {
-		if _, err := normalizeOrigin(h.PublicOrigin); err != nil {
+		if _, err := origin.Normalize(h.PublicOrigin); err != nil {
 			return fmt.Errorf("wechat_jssdk: public_origin: %w", err)
 		}
 	}
 	if h.ConfigEndpoint != "" && (!strings.HasPrefix(h.ConfigEndpoint, "/") ||
-		strings.ContainsAny(h.ConfigEndpoint, "?#*{} \t") || !validPathChars(h.ConfigEndpoint)) {
+		strings.ContainsAny(h.ConfigEndpoint, "?#*{} \t") || !config.ValidPathChars(h.ConfigEndpoint)) {
 		return fmt.Errorf("wechat_jssdk: config_endpoint: %q is not a plain absolute path", h.ConfigEndpoint)
 	}
 	if h.Timeout < 0 {
@@ -274,11 +276,11 @@ func (h *Handler) validateTokenSource() error {
 		if h.TokenURL == "" {
 			return errors.New("wechat_jssdk: token_source: url needs the token service's endpoint (token_source url <endpoint>)")
 		}
-		if checkHTTPURL(h.TokenURL, true) != nil {
+		if config.CheckHTTPURL(h.TokenURL, true) != nil {
 			// not quoted: its query may carry a key
 			return errors.New("wechat_jssdk: token_source: url: the endpoint must be an http(s) URL with a host, without user info or fragment")
 		}
-		if hd := h.TokenHeader; hd != nil && (!validHeaderName(hd.Name) || hd.Value == "") {
+		if hd := h.TokenHeader; hd != nil && (!config.ValidHeaderName(hd.Name) || hd.Value == "") {
 			return fmt.Errorf("wechat_jssdk: token_header: want a header name and a value, got name %q", hd.Name)
 		}
 	default:
@@ -313,12 +315,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	var secret string
 	if h.AppSecret != "" { // optional with a token service
-		s, err := resolveSecret(h.AppSecret)
+		s, err := config.ResolveSecret("wechat_jssdk", "app_secret", h.AppSecret)
 		if err != nil {
 			return err
 		}
 		secret = s
-		if !isPlaceholder(h.AppSecret) {
+		if !config.IsPlaceholder(h.AppSecret) {
 			h.logger.Warn("app_secret is written literally in the config, where the admin API shows it; use {env.NAME} or {file.PATH}")
 		}
 	}
@@ -376,7 +378,7 @@ func (h *Handler) preparePages() error {
 	}
 	h.pages.origin = ""
 	if h.PublicOrigin != "" {
-		h.pages.origin, _ = normalizeOrigin(h.PublicOrigin) // Validate accepted it
+		h.pages.origin, _ = origin.Normalize(h.PublicOrigin) // Validate accepted it
 	}
 	return nil
 }
@@ -408,7 +410,7 @@ func (h *Handler) Cleanup() error {
 // that a 2xx HTML response gets the block; every other response streams
 // through untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if h.ConfigEndpoint != "" && originalPath(r) == h.ConfigEndpoint {
+	if h.ConfigEndpoint != "" && origin.OriginalPath(r) == h.ConfigEndpoint {
 		h.pages.serveConfig(w, r)
 		return nil
 	}

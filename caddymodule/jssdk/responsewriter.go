@@ -12,6 +12,7 @@ import (
 	"github.com/caddy-wechat/jssdk/caddymodule/credential"
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
 // pageSigner is what a page and the config endpoint are signed with, fixed
@@ -33,9 +34,9 @@ func (p *pageSigner) appendPageURL(dst []byte, r *http.Request) []byte {
 	if p.origin != "" {
 		dst = append(dst, p.origin...)
 	} else {
-		dst = appendRequestOrigin(dst, r)
+		dst = origin.Append(dst, r)
 	}
-	return append(dst, requestTarget(r)...)
+	return append(dst, origin.Target(r)...)
 }
 
 // writerState is what the response writer decided at the header.
@@ -284,19 +285,10 @@ var representationHeaders = []string{"Content-Length", "Content-Type", "Content-
 	"Etag", "Last-Modified", "Accept-Ranges", "Content-Range"}
 
 // injectable reports whether a response is a full 2xx HTML body in a form
-// the injector can read.
+// the injector can read. Unlike wechat_pay, a page with trailers is fine:
+// it streams on chunked, which still carries them.
 func injectable(status int, hdr http.Header) bool {
-	if status < 200 || status > 299 || status == http.StatusNoContent ||
-		status == http.StatusResetContent || status == http.StatusPartialContent {
-		return false
-	}
-	if ce := hdr.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return false // rewriting compressed bytes would corrupt them
-	}
-	if hdr.Get("Content-Range") != "" {
-		return false
-	}
-	return isHTML(hdr.Get("Content-Type"))
+	return bodyrewrite.Rewritable(status, hdr) && isHTML(hdr.Get("Content-Type"))
 }
 
 func isHTML(ct string) bool {
@@ -307,16 +299,11 @@ func isHTML(ct string) bool {
 	return strings.EqualFold(ct, "text/html") || strings.EqualFold(ct, "application/xhtml+xml")
 }
 
-// eligibleRequest leaves alone requests whose responses never carry a page:
-// HEAD has no body, an upgrade hands the connection over, CONNECT tunnels.
+// eligibleRequest leaves alone requests whose responses never carry a
+// page: only navigations (GET, and POST from a form) load one, and of
+// those not HEAD or an upgrade (bodyrewrite's rule).
 func eligibleRequest(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return false
-	}
-	if r.Header.Get("Upgrade") != "" {
-		return false
-	}
-	return true
+	return (r.Method == http.MethodGet || r.Method == http.MethodPost) && bodyrewrite.EligibleRequest(r)
 }
 
 // Interface guards

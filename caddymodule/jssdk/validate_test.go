@@ -2,8 +2,6 @@ package jssdk
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -141,43 +139,6 @@ func TestProvisionNormalizesPublicOrigin(t *testing.T) {
 	}
 }
 
-func TestNormalizeOrigin(t *testing.T) {
-	tests := []struct {
-		in, want string
-		wantErr  bool
-	}{
-		{in: "https://example.com", want: "https://example.com"},
-		{in: "https://example.com/", want: "https://example.com"},
-		{in: "HTTPS://Example.COM", want: "https://example.com"},
-		{in: "https://example.com:443", want: "https://example.com"},
-		{in: "http://example.com:80/", want: "http://example.com"},
-		{in: "https://example.com:80", want: "https://example.com:80"},
-		{in: "http://example.com:443", want: "http://example.com:443"},
-		{in: "https://example.com:8443", want: "https://example.com:8443"},
-		{in: "https://[2001:DB8::1]:443", want: "https://[2001:db8::1]"},
-		{in: "http://127.0.0.1:8080", want: "http://127.0.0.1:8080"},
-		{in: "https://example.com/app", wantErr: true},
-		{in: "https://example.com?x=1", wantErr: true},
-		{in: "https://example.com#top", wantErr: true},
-		{in: "https://user@example.com", wantErr: true},
-		{in: "example.com", wantErr: true},
-		{in: "//example.com", wantErr: true},
-		{in: "ws://example.com", wantErr: true},
-		{in: "", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := normalizeOrigin(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("normalizeOrigin(%q) error = %v, want error: %v", tt.in, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("normalizeOrigin(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestApplyDefaults(t *testing.T) {
 	var h Handler
 	h.applyDefaults()
@@ -235,50 +196,6 @@ func TestEmptyJSAPIListSurvivesJSON(t *testing.T) {
 	}
 	if strings.Contains(string(b), "js_api_list") {
 		t.Errorf("unset js_api_list is in the JSON: %s", b)
-	}
-}
-
-func TestResolveSecret(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "secret")
-	if err := os.WriteFile(file, []byte("  s3cr3t-from-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("JSSDK_TEST_SECRET", "s3cr3t-from-env")
-	t.Setenv("JSSDK_TEST_EMPTY", "")
-	tests := []struct {
-		raw, want string
-		wantErr   bool
-	}{
-		{raw: "literal-secret", want: "literal-secret"},
-		{raw: "{env.JSSDK_TEST_SECRET}", want: "s3cr3t-from-env"},
-		{raw: "{file." + file + "}", want: "s3cr3t-from-file"},
-		{raw: "pre-{env.JSSDK_TEST_SECRET}", want: "pre-s3cr3t-from-env"},
-		{raw: "{env.JSSDK_TEST_EMPTY}", wantErr: true},
-		{raw: "{file." + empty + "}", wantErr: true},
-		{raw: "{env.JSSDK_TEST_UNSET_98765}", wantErr: true},
-		{raw: "{file." + filepath.Join(dir, "missing") + "}", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.raw, func(t *testing.T) {
-			got, err := resolveSecret(tt.raw)
-			if tt.wantErr {
-				if err == nil {
-					t.Fatalf("resolveSecret(%q) = %q, want an error", tt.raw, got)
-				}
-				if !strings.Contains(err.Error(), "wechat_jssdk: app_secret") {
-					t.Errorf("error %q does not name wechat_jssdk: app_secret", err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("resolveSecret(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
-			}
-		})
 	}
 }
 
