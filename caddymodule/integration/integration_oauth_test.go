@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bufio"
@@ -104,7 +104,7 @@ http://` + siteB + ` {
 	}
 	wechat_oauth /shop/* {` + oauth("outside_wechat deny") + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	try_files {path} /index.html
 	reverse_proxy ` + host + `
 }

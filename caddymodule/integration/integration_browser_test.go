@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bytes"
@@ -118,7 +118,7 @@ http://` + siteAddr + ` {
 		sdk_url         ` + sandbox + `/sandbox/jweixin.js
 		` + opts + `
 	}
-	root * testdata/e2e
+	root * ` + e2eRoot + `
 	try_files {path} /spa/index.html
 	header /csp.html Content-Security-Policy "default-src 'self'; connect-src 'self' ` + sandURL + `"
 	header /csp-nonce.html Content-Security-Policy "script-src 'nonce-e2eNonce0123456789' 'strict-dynamic'; connect-src 'self' ` + sandURL + `"
@@ -233,9 +233,11 @@ func TestBrowserHistoryModeSPA(t *testing.T) {
 // TestBrowserDemoScreenshot runs the demo page's whole flow — wx.ready, then
 // the pay button (autopay=1): order, wechat_pay's signature, the stub's
 // chooseWXPay check — and keeps a screenshot (in a temp dir, or
-// JSSDK_SCREENSHOT_DIR when set).
+// JSSDK_SCREENSHOT_DIR when set). Like the demo command, it runs from the
+// repository root, where Caddyfile.example's relative paths point.
 func TestBrowserDemoScreenshot(t *testing.T) {
 	chromium(t)
+	t.Chdir(repoRoot)
 	raw, err := os.ReadFile("Caddyfile.example")
 	if err != nil {
 		t.Fatal(err)

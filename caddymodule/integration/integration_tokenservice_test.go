@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"encoding/json"
@@ -75,7 +75,7 @@ http://` + siteAddr + ` {
 		token_header X-Token-Key {env.JSSDK_TOKEN_KEY}
 		timeout      2s
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `

@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"io"
@@ -21,12 +21,12 @@ http://` + siteAddr + ` {
 		timeout    2s
 		` + opts + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `
 	}
-	page, err := os.ReadFile("testdata/site/pay/order.html")
+	page, err := os.ReadFile(repoPath("testdata/site/pay/order.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ http://` + siteAddr + ` {
 		app_secret not-the-secret
 		api_base   ` + sandURL + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `
@@ -87,7 +87,7 @@ http://` + siteAddr + ` {
 		app_secret ` + testSecret + `
 		api_base   http://127.0.0.1:9081
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `

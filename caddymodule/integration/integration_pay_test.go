@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bytes"
@@ -25,9 +25,13 @@ import (
 	"testing"
 )
 
+// The test-only key pair (testdata/keys).
+var (
+	payKeyFile = repoPath("testdata/keys/apiclient_key.pem")
+	payPubFile = repoPath("testdata/keys/apiclient_pub.pem")
+)
+
 const (
-	payKeyFile    = "testdata/keys/apiclient_key.pem"
-	payPubFile    = "testdata/keys/apiclient_pub.pem"
 	payPrepayID   = "wx201410272009395522657a690389285100"
 	payAPIKeyEnv  = "JSSDK_TEST_PAY_API_KEY"
 	payAPIKey     = "leakcanarypaykey0123456789abcdef" // 32 characters, like a real APIv2 key
@@ -439,9 +443,9 @@ func TestPayValidateNamesDirectiveAndOption(t *testing.T) {
 		{"both keys", app + "private_key " + payKeyFile + "\napi_key " + secret, []string{"wechat_pay", "private_key", "api_key"}},
 		{"RSA with api_key", app + "api_key " + secret + "\nsign_type RSA", []string{"wechat_pay", "sign_type"}},
 		{"MD5 with private_key", app + "private_key " + payKeyFile + "\nsign_type MD5", []string{"wechat_pay", "sign_type"}},
-		{"missing key file", app + "private_key testdata/keys/missing.pem", []string{"wechat_pay", "private_key", "missing.pem"}},
-		{"EC key", app + "private_key testdata/keys/ec_p256_pkcs8.pem", []string{"wechat_pay", "private_key", "not RSA"}},
-		{"1024-bit key", app + "private_key testdata/keys/rsa1024_pkcs8.pem", []string{"wechat_pay", "private_key", "1024"}},
+		{"missing key file", app + "private_key " + repoPath("testdata/keys/missing.pem"), []string{"wechat_pay", "private_key", "missing.pem"}},
+		{"EC key", app + "private_key " + repoPath("testdata/keys/ec_p256_pkcs8.pem"), []string{"wechat_pay", "private_key", "not RSA"}},
+		{"1024-bit key", app + "private_key " + repoPath("testdata/keys/rsa1024_pkcs8.pem"), []string{"wechat_pay", "private_key", "1024"}},
 		{"public key", app + "private_key " + payPubFile, []string{"wechat_pay", "private_key"}},
 		{"empty api_key", app + "api_key {env.JSSDK_TEST_EMPTY}", []string{"wechat_pay", "api_key"}},
 		{"bad max_body", app + "private_key " + payKeyFile + "\nmax_body huge", []string{"wechat_pay", "max_body"}},

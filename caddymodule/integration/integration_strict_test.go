@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"net/http"
@@ -33,7 +33,7 @@ func TestStrictPagesHeadersAndBytes(t *testing.T) {
 		}
 	})
 	t.Run("GBK page: only ASCII injected, the page's bytes intact", func(t *testing.T) {
-		page, err := os.ReadFile("testdata/e2e/gbk.html")
+		page, err := os.ReadFile(repoPath("testdata/e2e/gbk.html"))
 		if err != nil {
 			t.Fatal(err)
 		}

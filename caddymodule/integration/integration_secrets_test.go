@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"encoding/json"
@@ -66,7 +66,7 @@ http://` + siteAddr + ` {
 		token_source ` + source + `
 		timeout      1s
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `

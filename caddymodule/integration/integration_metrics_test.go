@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ http://` + siteAddr + ` {
 		app_secret {env.JSSDK_TEST_SECRET}
 		api_base   ` + wechat.URL + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `

@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ const separator = "----------"
 // file. When the part after the dashes is JSON, the adapted config must equal
 // it; otherwise adapting must fail with an error containing that text.
 func TestCaddyfileAdapt(t *testing.T) {
-	files, err := filepath.Glob("testdata/caddyfile_adapt/*.caddyfiletest")
+	files, err := filepath.Glob(repoPath("testdata/caddyfile_adapt/*.caddyfiletest"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,40 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/caddy-wechat/jssdk"
+)
+
+// repoRoot is the repository's root directory, where the fixtures are:
+// testdata/, Caddyfile.example, xcaddy.json, go.mod. go test runs a
+// package's tests in the package's directory, below it.
+var repoRoot = findRepoRoot()
+
+// findRepoRoot walks up from the working directory to the nearest go.mod.
+func findRepoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			panic("no go.mod in " + wd + " or above it")
+		}
+	}
+}
+
+// repoPath turns rel, a slash-separated path from the repository root,
+// into an absolute path.
+func repoPath(rel string) string {
+	return filepath.Join(repoRoot, filepath.FromSlash(rel))
+}
+
+// The sites the test Caddyfiles serve, as absolute paths: the in-process
+// Caddy resolves a relative root against the working directory.
+var (
+	siteRoot = repoPath("testdata/site") // the demo site
+	e2eRoot  = repoPath("testdata/e2e")  // the Chromium tests' pages
 )
 
 // noSkipEnv turns every skip into a failure. .ci/run sets it: a skipped

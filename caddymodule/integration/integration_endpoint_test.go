@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ http://` + siteAddr + ` {
 		api_base        ` + sandURL + `
 		config_endpoint ` + configPath + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	try_files {path} /index.html
 	file_server
 }

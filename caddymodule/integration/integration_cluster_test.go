@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"fmt"

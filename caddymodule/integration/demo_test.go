@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"bufio"
@@ -11,9 +11,11 @@ import (
 )
 
 // TestDemoCaddyfile runs Caddyfile.example as the README's demo command
-// does (only the global options are swapped for the test harness's) and
-// checks that its page carries a signature the sandbox accepts.
+// does (from the repository root, where its relative paths point; only the
+// global options are swapped for the test harness's) and checks that its
+// page carries a signature the sandbox accepts.
 func TestDemoCaddyfile(t *testing.T) {
+	t.Chdir(repoRoot)
 	raw, err := os.ReadFile("Caddyfile.example")
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +43,7 @@ func TestDemoCaddyfile(t *testing.T) {
 // TestXcaddyManifestMatchesGoMod keeps xcaddy.json's Caddy version the one
 // this module is built and tested with.
 func TestXcaddyManifestMatchesGoMod(t *testing.T) {
-	raw, err := os.ReadFile("xcaddy.json")
+	raw, err := os.ReadFile(repoPath("xcaddy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestXcaddyManifestMatchesGoMod(t *testing.T) {
 // debug.ReadBuildInfo carries no dependency list.)
 func goModRequires(t *testing.T) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile("go.mod")
+	raw, err := os.ReadFile(repoPath("go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}

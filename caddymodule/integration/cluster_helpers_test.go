@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"errors"
@@ -43,7 +43,9 @@ func clusterBinary(t *testing.T) string {
 		if err != nil {
 			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
-		out, err := exec.Command(goTool, "build", "-o", clusterBuild.path, "./testdata/caddy").CombinedOutput()
+		build := exec.Command(goTool, "build", "-o", clusterBuild.path, "./testdata/caddy")
+		build.Dir = repoRoot
+		out, err := build.CombinedOutput()
 		if err != nil {
 			clusterBuild.err = fmt.Errorf("go build ./testdata/caddy: %v\n%s", err, out)
 		}
@@ -94,10 +96,6 @@ const clusterSecretEnv = "JSSDK_CLUSTER_SECRET"
 func newInstance(t *testing.T, name, bin, storage string) *instance {
 	t.Helper()
 	dir := t.TempDir()
-	root, err := filepath.Abs("testdata/site")
-	if err != nil {
-		t.Fatal(err)
-	}
 	adminPort, sitePort := freePort(t), freePort(t)
 	caddyfile := fmt.Sprintf(`{
 	admin 127.0.0.1:%d
@@ -117,7 +115,7 @@ http://127.0.0.1:%d {
 	root * %s
 	file_server
 }
-`, adminPort, storage, sitePort, testAppID, clusterSecretEnv, root)
+`, adminPort, storage, sitePort, testAppID, clusterSecretEnv, siteRoot)
 	in := &instance{
 		name:     name,
 		bin:      bin,

@@ -1,4 +1,4 @@
-package jssdk_test
+package integration_test
 
 import (
 	"net/http"
@@ -17,7 +17,7 @@ http://` + siteAddr + ` {
 		api_base   ` + sandURL + `
 		` + opts + `
 	}
-	root * testdata/site
+	root * ` + siteRoot + `
 	file_server
 }
 `
@@ -58,7 +58,7 @@ func TestFileServerInjectsVerifiableSignature(t *testing.T) {
 				t.Errorf("ETag %q is not weak", et)
 			}
 			// the page itself is intact around the block
-			page, err := os.ReadFile("testdata/site/pay/order.html")
+			page, err := os.ReadFile(repoPath("testdata/site/pay/order.html"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,11 +86,11 @@ func stripBlock(body string) string {
 func TestFileServerPassesThroughWhatIsNotAPage(t *testing.T) {
 	startCaddy(t, globalOptions("")+sandboxSite+fileServerSite(""))
 
-	css, err := os.ReadFile("testdata/site/style.css")
+	css, err := os.ReadFile(repoPath("testdata/site/style.css"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := os.ReadFile("testdata/site/pay/order.html")
+	page, err := os.ReadFile(repoPath("testdata/site/pay/order.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
