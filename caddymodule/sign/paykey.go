@@ -90,3 +90,57 @@ func keyKind(key any) string {
 		return fmt.Sprintf("of type %T", key)
 	}
 }
+
+// ParsePublicKeyPEM returns the RSA public key in data, with which WeChat Pay
+// signs: the merchant's pub_key.pem in public-key mode (a "PUBLIC KEY",
+// PKIX, block; "RSA PUBLIC KEY", PKCS#1, is read too) or a platform
+// certificate ("CERTIFICATE"), whose key is taken without checking its
+// dates. The first such block counts; others before it are skipped. It
+// refuses keys that are not RSA or are shorter than MinRSABits. Like
+// ParsePrivateKeyPEM, its errors never quote the input.
+func ParsePublicKeyPEM(data []byte) (*rsa.PublicKey, error) {
+	sawPEM := false
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		sawPEM = true
+		var key any
+		switch block.Type {
+		case "PUBLIC KEY":
+			k, err := x509.ParsePKIXPublicKey(block.Bytes)
+			if err != nil {
+				return nil, errors.New("the PUBLIC KEY block is not a valid PKIX public key")
+			}
+			key = k
+		case "RSA PUBLIC KEY":
+			k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+			if err != nil {
+				return nil, errors.New("the RSA PUBLIC KEY block is not a valid PKCS#1 public key")
+			}
+			key = k
+		case "CERTIFICATE":
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, errors.New("the CERTIFICATE block is not a valid X.509 certificate")
+			}
+			key = cert.PublicKey
+		default:
+			continue
+		}
+		pub, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("the public key is not RSA: WeChat Pay signs with RSA")
+		}
+		if err := checkPlatformKey(pub); err != nil {
+			return nil, err
+		}
+		return pub, nil
+	}
+	if !sawPEM {
+		return nil, errors.New("no PEM data found; want WeChat Pay's pub_key.pem or platform certificate")
+	}
+	return nil, errors.New("no PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block found")
+}
