@@ -46,10 +46,12 @@ func (s *Store) sharedFlight(now time.Time) (any, error) {
 
 // adoptShared reads the ticket from the L2. When it is usable it goes into
 // the cache (unless the cache has one at least as recent) and is returned,
-// with whether it is fresh, that is not yet due for refresh.
+// with whether it is fresh, that is not yet due for refresh. The ticket a
+// page reported (RefreshTicket) is not taken back while it is being
+// refetched: pages would be signed with it again.
 func (s *Store) adoptShared(now time.Time) (e entry, fresh bool) {
 	e, ok := s.loadShared(keyTicket, now)
-	if !ok {
+	if !ok || s.underSuspicion(e) {
 		return entry{}, false
 	}
 	if cur, ok := s.cache.Get(keyTicket); !ok || e.obtainedAt.After(cur.obtainedAt) {
