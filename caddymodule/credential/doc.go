@@ -26,7 +26,12 @@
 // wait, and then all of them share one upstream round trip (singleflight).
 // Each waiting caller gives up at its own context's deadline while the shared
 // fetch goes on, detached, bounded by Config.FetchTimeout per upstream call,
-// and fills the cache for the next caller.
+// and fills the cache for the next caller. What a fetch ends with is judged
+// when it ends, on the store's clock, like any cached ticket: a fetch can
+// wait for the shared lock and a slow WeChat longer than a short-lived
+// ticket lasts, and a ticket that was usable when the fetch started may be
+// expired when it ends. A token is sent to the ticket endpoint only if it
+// also outlives that call (FetchTimeout), since WeChat checks it on arrival.
 //
 // Why an invalid-token dance: a ticket call answered with 40001/40014/42001
 // means the cached token is no longer good (another service may have fetched

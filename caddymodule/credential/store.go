@@ -135,8 +135,9 @@ type Store struct {
 	mu              sync.Mutex // guards the fields below, and wg.Add against Close
 	fail            failureState
 	forces          []time.Time // forced token fetches of the last 24 h, oldest first
-	lastSuspect     time.Time   // when RefreshTicket last went to WeChat
+	lastSuspect     time.Time   // when RefreshTicket last started a refetch
 	suspected       string      // the ticket it was asked about then
+	suspecting      *suspectRun // the refetch in progress, if any
 	ticketExpiresAt time.Time
 	tokenExpiresAt  time.Time
 	lastErr         recordedError
