@@ -36,4 +36,9 @@
 // the page. Every other byte has already been written when Write returns, so
 // a streaming response (server-sent events, a slow upstream) is delayed by at
 // most the few bytes of a possible tag, until the write that settles them.
+//
+// Body mode scans the whole page, so it searches for the last letter of
+// "</body" ('y' or 'Y'), far rarer in pages than '<', rather than visiting
+// every '<'. Head mode visits every '<' until it finds its tag, which is
+// usually early.
 package inject

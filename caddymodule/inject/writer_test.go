@@ -69,6 +69,11 @@ var positionCases = []struct {
 	{"many tags, one block", Head, "a|</head></head></body></HEAD></body>"},
 	{"many body tags, one block", Body, "a</head>|</body></body></body>"},
 	{"non-ASCII text around", Body, "<p>微信 ✓ \xff\xfe</p>|</body>"},
+	// Body mode searches for the last letter of "</body", in both cases.
+	{"body mode: y and Y that are no tag", Body, "yY<y</y</by</boy</bodyy</bodY_</BODYguard</b0dy>|</bodY>y</body>"},
+	{"body mode: lower-case y ends an upper-case tag", Body, "Y|</BODy\n></BODY>"},
+	{"body mode: tag at the start", Body, "|</BODY>"},
+	{"head mode: y and Y that are no tag", Head, "yY</bodyy</bodY_|</BoDY ></head>"},
 }
 
 func TestPositionsSingleWrite(t *testing.T) {
