@@ -234,8 +234,10 @@ type bodyWriter responseWriter
 
 func (w *bodyWriter) Write(p []byte) (int, error) { return (*responseWriter)(w).Write(p) }
 
-// FlushError writes the bytes the injector holds back before flushing, so a
-// streaming upstream (long poll, chunked HTML) is never held back.
+// FlushError flushes what the injector has written, so a streaming upstream
+// (long poll, chunked HTML) is never held back: the injector holds at most
+// the few bytes that could begin the tag it looks for (a tag split across
+// a flush is still found), and the first-write gathering is released.
 func (rw *responseWriter) FlushError() error {
 	if rw.state == undecided {
 		rw.commit(nil)
