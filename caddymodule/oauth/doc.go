@@ -17,12 +17,12 @@
 //     script cannot follow a redirect to WeChat.
 //
 // WeChat sends the browser back to callback_path with code and state. The
-// handler answers that path itself, whatever the directive's matcher (the
-// Caddyfile adapter ORs it into the route, like wechat_jssdk's
-// config_endpoint): it checks the state against the browser's state
-// cookie, once, exchanges the code at /sns/oauth2/access_token, sets the
-// session cookie and 302s to the original URL, which carries no code or
-// state, so wechat_jssdk signs the page the user really lands on.
+// handler answers that path itself, whatever the directive's matcher (it
+// sees every request: see below): it checks the state against the
+// browser's state cookie, once, exchanges the code at
+// /sns/oauth2/access_token, sets the session cookie and 302s to the
+// original URL, which carries no code or state, so wechat_jssdk signs the
+// page the user really lands on.
 //
 // The directive is ordered ahead of Caddy's rewrites (try_files, rewrite,
 // uri), so a path matcher on it sees the path the browser asked for, and
@@ -30,9 +30,42 @@
 // endpoint behind them get the identity.
 //
 // With a valid session, the request goes on with the openid header (and
-// the unionid header when WeChat gave one). The same headers sent by the
-// client are removed first, session or not, including spellings with '_'
-// that CGI-style backends read as the same name.
+// the unionid header when WeChat gave one).
+//
+// # Identity headers: removed from every request, set by the handler only
+//
+// The identity headers are X-WeChat-OpenID and X-WeChat-UnionID, and the
+// names header and unionid_header give when they differ. The handler
+// removes every copy a client sent of any of them from every request it
+// sees, whatever its matcher says of the request and whether or not there
+// is a session: in any case, with '_' or '.' for '-' (CGI, FastCGI and PHP
+// read X_WeChat_OpenID and X.WeChat.OpenID as X-WeChat-OpenID), on
+// however many lines. Then it sets them, from the session, on the requests
+// its matcher matches. The stripping is internal/identity's, which the
+// other handlers that vouch for a header (WeCom, pay notifications) share.
+//
+// A handler sees only the requests its route matches, so the matcher of
+// `wechat_oauth /shop/* {…}` cannot be the route's: a forged
+// X-WeChat-OpenID on /api/orders, or on /shop/../api/orders, which the path
+// matcher cleans to /api/orders, would go past the handler to the
+// upstream. The Caddyfile adapter therefore emits the handler in a route
+// without a matcher and puts the directive's matcher in the handler's
+// "match" field (ownpath.ParseEveryRequest); the handler applies it itself
+// with Caddy's own matchers, after stripping and after answering the
+// callback, which is why the callback needs no matcher of its own either.
+// The alternative, a second, unmatched route that only strips, would not
+// do: httpcaddyfile sorts the routes of one directive with matchers ahead
+// of those without, so the stripping route would run after the one that
+// set the identity, and remove it. A JSON config must follow the same
+// shape: the handler in a route that every request of the site passes
+// through, the matcher in "match". And a wechat_oauth inside a handle or
+// route block sees, and cleans, only that block's requests: put it at the
+// site's top level.
+//
+// Two wechat_oauth directives of one site (/shop/* and /member/*) both see
+// every request and both strip the default names; what the first set on a
+// request survives the second, which keeps a header that identity.Set put
+// there, unchanged, on that very request.
 //
 // # Cookies
 //

@@ -122,28 +122,3 @@ func ValidPathChars(p string) bool {
 	}
 	return true
 }
-
-// SameHeaderName compares header names ignoring case and '_' versus '-':
-// CGI, FastCGI and several frameworks map both X-Name and X_Name to the
-// same variable (HTTP_X_NAME), so a backend reads them as one header.
-func SameHeaderName(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if foldHeaderByte(a[i]) != foldHeaderByte(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func foldHeaderByte(c byte) byte {
-	switch {
-	case c == '_':
-		return '-'
-	case c >= 'A' && c <= 'Z':
-		return c + 'a' - 'A'
-	}
-	return c
-}
