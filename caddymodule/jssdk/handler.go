@@ -313,6 +313,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	config.WarnPlainHTTP(h.logger, "wechat_jssdk", "api_base", h.APIBase)
+	config.WarnPlainHTTP(h.logger, "wechat_jssdk", "token_url", h.TokenURL) // "" unless token_source url
 	var secret string
 	if h.AppSecret != "" { // optional with a token service
 		s, err := config.ResolveSecret("wechat_jssdk", "app_secret", h.AppSecret)

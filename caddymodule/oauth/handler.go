@@ -130,6 +130,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	config.WarnPlainHTTP(h.logger, "wechat_oauth", "api_base", h.APIBase)
 	secret, err := config.ResolveSecret("wechat_oauth", "app_secret", h.AppSecret)
 	if err != nil {
 		return err
