@@ -195,8 +195,8 @@
 //
 // With corp_id and at least one agent (app_id and app_secret stay
 // required), the sandbox also plays a WeCom (企业微信) corp, on the same
-// listener: WeCom's paths (qyapi.weixin.qq.com
-// in real life) are not WeChat's. In JSON: "corp_id" and
+// listener: WeCom's paths (qyapi.weixin.qq.com in real life) are not
+// WeChat's. In JSON: "corp_id" and
 // "agents": [{"agent_id": "1000002", "secret": "…"}]. Each app has its own
 // secret (placeholders resolved at provision; no two alike), token and
 // agent_config ticket; the corp has one ticket for wx.config. token_ttl is
