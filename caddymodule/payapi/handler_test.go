@@ -107,23 +107,10 @@ func TestChunkedBodySigned(t *testing.T) {
 	}
 }
 
-// answer makes the fake WeChat Pay answer status and body with the
-// headers mutate leaves.
+// answer makes the fake WeChat Pay answer status and body, signed by
+// signer now, tampered with by mutate.
 func answer(f *fixture, signer paykeystest.Signer, status int, body string, mutate func(h http.Header, body *string)) {
-	f.wx.Answer = func(w http.ResponseWriter, r *http.Request, _ []byte) {
-		h := signer.Headers([]byte(body), time.Now())
-		b := body
-		if mutate != nil {
-			mutate(h, &b)
-		}
-		for k, v := range h {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Secret-Upstream", "leak")
-		w.WriteHeader(status)
-		w.Write([]byte(b))
-	}
+	f.wx.SetAnswer(paykeystest.SignedAnswer(signer, status, body, 0, mutate))
 }
 
 const secretAnswer = `{"prepay_id":"wx-answer-canary-0123456789"}`
@@ -139,22 +126,12 @@ func TestAnswerFailsClosed(t *testing.T) {
 		mutate func(h http.Header, body *string)
 		reason string
 	}{
-		{"tampered body", paykeystest.PublicModeSigner, func(h http.Header, b *string) { *b = strings.Replace(*b, "0123", "9999", 1) }, "does not verify"},
-		{"tampered signature", paykeystest.PublicModeSigner, func(h http.Header, b *string) {
-			sig := []byte(h.Get("Wechatpay-Signature"))
-			if sig[10] == 'A' { // another base64 letter: the signature still decodes
-				sig[10] = 'B'
-			} else {
-				sig[10] = 'A'
-			}
-			h.Set("Wechatpay-Signature", string(sig))
-		}, "does not verify"},
+		{"tampered body", paykeystest.PublicModeSigner, paykeystest.TamperBody, "does not verify"},
+		{"tampered signature", paykeystest.PublicModeSigner, paykeystest.TamperSignature, "does not verify"},
 		{"old timestamp", paykeystest.PublicModeSigner, nil, "5 minutes"},
 		{"unknown serial", func(testing.TB) paykeystest.Signer { return rogue }, nil, "no key for Wechatpay-Serial"},
-		{"missing header", paykeystest.PublicModeSigner, func(h http.Header, _ *string) { h.Del("Wechatpay-Signature") }, "missing Wechatpay-* header"},
-		{"signature test probe", paykeystest.PublicModeSigner, func(h http.Header, _ *string) {
-			h.Set("Wechatpay-Signature", "WECHATPAY/SIGNTEST/"+h.Get("Wechatpay-Signature"))
-		}, "signature-test"},
+		{"missing header", paykeystest.PublicModeSigner, paykeystest.DropSignature, "missing Wechatpay-* header"},
+		{"signature test probe", paykeystest.PublicModeSigner, paykeystest.SignTest, "signature-test"},
 		{"signed by another key under the right serial", func(testing.TB) paykeystest.Signer {
 			return paykeystest.Signer{Key: rogue.Key, Serial: paykeystest.PublicKeyID}
 		}, nil, "does not verify"},
@@ -162,17 +139,11 @@ func TestAnswerFailsClosed(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, nil)
 			signer := c.signer(t)
+			skew := time.Duration(0)
 			if c.name == "old timestamp" {
-				f.wx.Answer = func(w http.ResponseWriter, r *http.Request, _ []byte) {
-					for k, v := range signer.Headers([]byte(secretAnswer), time.Now().Add(-5*time.Minute)) {
-						w.Header()[k] = v
-					}
-					w.WriteHeader(200)
-					w.Write([]byte(secretAnswer))
-				}
-			} else {
-				answer(f, signer, http.StatusOK, secretAnswer, c.mutate)
+				skew = -5 * time.Minute
 			}
+			f.wx.SetAnswer(paykeystest.SignedAnswer(signer, http.StatusOK, secretAnswer, skew, c.mutate))
 			for range 2 {
 				w := f.do(t, "POST", "/v3/pay/transactions/jsapi", orderBody)
 				if w.Code != http.StatusBadGateway {
@@ -185,7 +156,7 @@ func TestAnswerFailsClosed(t *testing.T) {
 				if !strings.Contains(e.Message, c.reason) {
 					t.Errorf("message %q does not say %q", e.Message, c.reason)
 				}
-				if strings.Contains(w.Body.String(), "canary") || w.Header().Get("X-Secret-Upstream") != "" || w.Header().Get("Wechatpay-Signature") != "" {
+				if strings.Contains(w.Body.String(), "canary") || w.Header().Get("X-Upstream-Canary") != "" || w.Header().Get("Wechatpay-Signature") != "" {
 					t.Fatalf("the refused answer leaked: %v %s", w.Header(), w.Body)
 				}
 			}
@@ -225,7 +196,7 @@ func TestVerifiedAnswerPasses(t *testing.T) {
 	f := newFixture(t, nil)
 	answer(f, paykeystest.PublicModeSigner(t), http.StatusOK, secretAnswer, nil)
 	w := f.do(t, "POST", "/v3/pay/transactions/jsapi", orderBody)
-	if w.Code != 200 || w.Body.String() != secretAnswer || w.Header().Get("X-Secret-Upstream") != "leak" || w.Header().Get("Wechatpay-Serial") != paykeystest.PublicKeyID {
+	if w.Code != 200 || w.Body.String() != secretAnswer || w.Header().Get("X-Upstream-Canary") != "leak" || w.Header().Get("Wechatpay-Serial") != paykeystest.PublicKeyID {
 		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
@@ -233,7 +204,7 @@ func TestVerifiedAnswerPasses(t *testing.T) {
 // TestBodylessAnswerPasses: 204 (close an order) carries nothing to check.
 func TestBodylessAnswerPasses(t *testing.T) {
 	f := newFixture(t, nil)
-	f.wx.Answer = func(w http.ResponseWriter, r *http.Request, _ []byte) { w.WriteHeader(http.StatusNoContent) }
+	f.wx.SetAnswer(func(w http.ResponseWriter, r *http.Request, _ []byte) { w.WriteHeader(http.StatusNoContent) })
 	if w := f.do(t, "POST", "/v3/pay/transactions/out-trade-no/T1/close", `{"mchid":"1900000001"}`); w.Code != 204 || w.Body.Len() != 0 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}

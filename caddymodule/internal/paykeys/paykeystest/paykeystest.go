@@ -275,7 +275,7 @@ type Server struct {
 	CertSigner   Signer
 
 	// Answer answers every other call; nil answers 200 with Body signed
-	// by Signer.
+	// by Signer. Set them before the server runs, or with SetAnswer.
 	Answer func(w http.ResponseWriter, r *http.Request, body []byte)
 	Signer Signer
 	Body   []byte
@@ -312,11 +312,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteSigned(w, signer, http.StatusOK, answer)
 		return
 	}
-	if s.Answer != nil {
-		s.Answer(w, r, body)
+	s.mu.Lock()
+	answer, signer, answerBody := s.Answer, s.Signer, s.Body
+	s.mu.Unlock()
+	if answer != nil {
+		answer(w, r, body)
 		return
 	}
-	WriteSigned(w, s.Signer, http.StatusOK, s.Body)
+	WriteSigned(w, signer, http.StatusOK, answerBody)
+}
+
+// SetAnswer replaces Answer while the server runs.
+func (s *Server) SetAnswer(answer func(w http.ResponseWriter, r *http.Request, body []byte)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Answer = answer
 }
 
 // SetCertificates replaces what /v3/certificates lists and who signs it.
@@ -400,3 +410,51 @@ func ParseAuthorization(auth string) (map[string]string, bool) {
 func MerchantPublicKey(t testing.TB) *rsa.PublicKey {
 	return &PrivateKey(t, MerchantKeyFile).PublicKey
 }
+
+// SignedAnswer returns an Answer that writes body with status, signed by
+// signer at now+skew, after mutate (if any) has had its way with the
+// headers and the body: the tampering a test needs. It adds
+// X-Upstream-Canary, a header a refused answer must not pass on.
+func SignedAnswer(signer Signer, status int, body string, skew time.Duration, mutate func(h http.Header, body *string)) func(http.ResponseWriter, *http.Request, []byte) {
+	return func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		h := signer.Headers([]byte(body), time.Now().Add(skew))
+		b := body
+		if mutate != nil {
+			mutate(h, &b)
+		}
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Upstream-Canary", "leak")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(b))
+	}
+}
+
+// Tampering, for SignedAnswer and notifications.
+var (
+	// TamperBody changes one byte of the body after signing.
+	TamperBody = func(_ http.Header, body *string) {
+		b := []byte(*body)
+		b[len(b)/2] ^= 0x01
+		*body = string(b)
+	}
+	// TamperSignature swaps a base64 letter of the signature for another:
+	// it still decodes, and no longer verifies.
+	TamperSignature = func(h http.Header, _ *string) {
+		sig := []byte(h.Get("Wechatpay-Signature"))
+		if sig[10] == 'A' {
+			sig[10] = 'B'
+		} else {
+			sig[10] = 'A'
+		}
+		h.Set("Wechatpay-Signature", string(sig))
+	}
+	// DropSignature removes Wechatpay-Signature.
+	DropSignature = func(h http.Header, _ *string) { h.Del("Wechatpay-Signature") }
+	// SignTest makes the signature WeChat Pay's probe.
+	SignTest = func(h http.Header, _ *string) {
+		h.Set("Wechatpay-Signature", SignTestPrefix+h.Get("Wechatpay-Signature"))
+	}
+)
