@@ -432,3 +432,55 @@ func TestPaySecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestPayV3ValidateErrors: what only loading the config can find — an
+// unreadable or wrong key file, an APIv3 key placeholder that does not
+// resolve or is not 32 bytes — fails `caddy validate` with an error naming
+// the directive and the option, and never the key.
+func TestPayV3ValidateErrors(t *testing.T) {
+	t.Setenv("JSSDK_TEST_SHORT_APIV3", "s3cr3t-but-short")
+	t.Setenv(payV3APIv3Env, paykeystest.APIv3Key)
+	site := func(dir, opts string) string {
+		return "{\n\tadmin off\n}\nhttp://localhost:9099 {\n\t" + dir + " {\n" + opts + "\n\t}\n\trespond ok\n}\n"
+	}
+	merchant := func(key string) string {
+		return "mch_id " + paykeystest.MchID + "\nserial_no " + paykeystest.MchSerial + "\nprivate_key " + key + "\n"
+	}
+	mchKey, pubKey := paykeystest.KeyPath(t, paykeystest.MerchantKeyFile), paykeystest.KeyPath(t, paykeystest.PublicModePubFile)
+	publicKey := func(path string) string { return "wechatpay_public_key " + path + " " + paykeystest.PublicKeyID + "\n" }
+	apiv3 := "apiv3_key {env." + payV3APIv3Env + "}\n"
+	for _, tc := range []struct {
+		name, caddyfile string
+		want            []string
+	}{
+		{"missing private key file", site("wechat_pay_api", merchant("/nonexistent/apiclient_key.pem")+publicKey(pubKey)), []string{"wechat_pay_api", "private_key", "/nonexistent/apiclient_key.pem"}},
+		{"public key as private_key", site("wechat_pay_api", merchant(pubKey)+publicKey(pubKey)), []string{"wechat_pay_api", "private_key", "no PRIVATE KEY"}},
+		{"private key as wechatpay_public_key", site("wechat_pay_api", merchant(mchKey)+publicKey(mchKey)), []string{"wechat_pay_api", "wechatpay_public_key"}},
+		{"unset apiv3_key", site("wechat_pay_api", merchant(mchKey)+"apiv3_key {env.JSSDK_TEST_UNSET_APIV3}"), []string{"wechat_pay_api", "apiv3_key"}},
+		{"short apiv3_key", site("wechat_pay_notify", publicKey(pubKey)+"apiv3_key {env.JSSDK_TEST_SHORT_APIV3}"), []string{"wechat_pay_notify", "apiv3_key", "32 bytes"}},
+		{"notify merchant key unreadable", site("wechat_pay_notify", apiv3+merchant("/nonexistent/k.pem")), []string{"wechat_pay_notify", "private_key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validate(tc.caddyfile)
+			if err == nil {
+				t.Fatalf("config validated:\n%s", tc.caddyfile)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), paykeystest.APIv3Key) {
+				t.Errorf("error %q shows the key", err)
+			}
+		})
+	}
+	for _, ok := range []string{
+		site("wechat_pay_api", merchant(mchKey)+publicKey(pubKey)+apiv3),
+		site("wechat_pay_notify", apiv3+publicKey(pubKey)+merchant(mchKey)),
+	} {
+		if err := validate(ok); err != nil {
+			t.Errorf("a good config fails: %v\n%s", err, ok)
+		}
+	}
+}
