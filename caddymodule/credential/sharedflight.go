@@ -14,57 +14,53 @@ import "time"
 // new attempt); it does not fetch without the lock, which would defeat the
 // lock whenever a refresh is merely slow.
 func (s *Store) sharedFlight(now time.Time) (any, error) {
-	// A usable but due ticket is kept as a fallback: the callers get it even
-	// when the refresh fails.
-	fallback, fresh := s.adoptShared(now)
-	if fresh {
+	// A usable ticket that is due for refresh goes into the cache: while it
+	// stays usable, the callers get it even when the refresh fails (see
+	// Store.fallback). It is not handed back from here: the flight may end
+	// long after it stopped being usable.
+	if e, fresh := s.adoptShared(now); fresh {
 		s.recovered()
-		return fallback, nil
+		return e, nil
 	}
 	unlock, err := s.lockShared()
 	if err != nil {
-		if v, fresh := s.adoptShared(s.now()); fresh {
+		if e, fresh := s.adoptShared(s.now()); fresh {
 			s.recovered()
-			return v, nil
+			return e, nil
 		}
-		return s.failedWith(err, fallback)
+		return nil, s.failed(err)
 	}
 	defer unlock()
-	if v, fresh := s.adoptShared(s.now()); fresh {
+	if e, fresh := s.adoptShared(s.now()); fresh {
 		s.recovered()
-		return v, nil
+		return e, nil
 	}
-	s.adoptSharedToken(s.now())
-	ticket, err := s.fetchTicket()
+	if s.token == nil {
+		// A shared token's holder reads the L2 itself, when it needs to.
+		s.adoptSharedToken(s.now())
+	}
+	e, err := s.fetchTicket()
 	if err != nil {
-		return s.failedWith(err, fallback)
+		return nil, s.failed(err)
 	}
 	s.recovered()
-	return ticket, nil
-}
-
-// failedWith records a failed flight; its callers still get fallback, a
-// ticket that is usable though due for refresh, when there is one.
-func (s *Store) failedWith(err error, fallback string) (any, error) {
-	err = s.failed(err)
-	if fallback != "" {
-		return fallback, nil
-	}
-	return nil, err
+	return e, nil
 }
 
 // adoptShared reads the ticket from the L2. When it is usable it goes into
 // the cache (unless the cache has one at least as recent) and is returned,
-// with whether it is fresh, that is not yet due for refresh.
-func (s *Store) adoptShared(now time.Time) (value string, fresh bool) {
+// with whether it is fresh, that is not yet due for refresh. The ticket a
+// page reported (RefreshTicket) is not taken back while it is being
+// refetched: pages would be signed with it again.
+func (s *Store) adoptShared(now time.Time) (e entry, fresh bool) {
 	e, ok := s.loadShared(keyTicket, now)
-	if !ok {
-		return "", false
+	if !ok || s.underSuspicion(e) {
+		return entry{}, false
 	}
 	if cur, ok := s.cache.Get(keyTicket); !ok || e.obtainedAt.After(cur.obtainedAt) {
 		s.keep(keyTicket, e)
 	}
-	return e.value, now.Before(e.refreshAt)
+	return e, now.Before(e.refreshAt)
 }
 
 // adoptSharedToken takes the token from the L2 when it is usable and newer

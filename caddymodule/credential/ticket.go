@@ -66,38 +66,58 @@ func (s *Store) refreshAhead(now time.Time) {
 // ticketSlow runs when no usable ticket is cached.
 func (s *Store) ticketSlow(ctx context.Context, now time.Time) (string, error) {
 	if s.inBackoff(now) {
-		return s.serveStale(now, s.backoffError(now))
+		return s.fallback(now, s.backoffError(now))
 	}
 	ch := s.group.DoChan(flightTicket, s.flight)
 	select {
 	case r := <-ch:
+		now := s.now()
 		if r.Err != nil {
-			return s.serveStale(s.now(), r.Err)
+			return s.fallback(now, r.Err)
 		}
-		return r.Val.(string), nil
+		// Judged now, not when the flight read or fetched it: a flight
+		// can wait seconds for the shared lock and for WeChat, longer than
+		// a short-lived ticket lasts.
+		if e := r.Val.(entry); now.Before(e.usableUntil) {
+			return e.value, nil
+		}
+		return s.fallback(now, errTooLate)
 	case <-ctx.Done():
 		// The flight goes on without us and fills the cache for the next
 		// caller.
-		return s.serveStale(s.now(), fmt.Errorf("%w: gave up waiting for WeChat: %w", ErrUnavailable, ctx.Err()))
+		return s.fallback(s.now(), fmt.Errorf("%w: gave up waiting for WeChat: %w", ErrUnavailable, ctx.Err()))
 	}
 }
 
-// serveStale returns a cached ticket that is past its margin but that
-// WeChat still accepts, or err when there is none.
+// errTooLate is the cause when the ticket a flight got was no longer
+// usable by the time the flight ended.
+var errTooLate = fmt.Errorf("%w: the ticket fetched was past its safety margin when the fetch ended", ErrUnavailable)
+
 // staleGuard is how long before WeChat's expiry a stale ticket stops being
 // served: a page takes time to load and run wx.config, and WeChat checks the
 // signature then. (Found by the chaos harness: a page served in the last
 // milliseconds of a ticket failed verification.)
 const staleGuard = 10 * time.Second
 
-func (s *Store) serveStale(now time.Time, err error) (string, error) {
-	if !s.closed.Load() {
-		// Not to the last second: the page is checked by the browser after it
-		// arrives, and a ticket that has expired by then signs nothing.
-		if e, ok := s.cache.Get(keyTicket); ok && now.Before(e.expiresAt.Add(-staleGuard)) {
-			s.counts.servedStale.Add(1)
-			return e.value, nil
-		}
+// fallback is what a caller gets when its flight failed, it stopped
+// waiting, or the store is backing off: the cached ticket if it is usable
+// at now (another flight may have filled the cache, and a flight that
+// fails leaves a usable but due ticket there), else one past its margin
+// that WeChat still accepts, counted as served stale, else err.
+func (s *Store) fallback(now time.Time, err error) (string, error) {
+	if s.closed.Load() {
+		return "", err
+	}
+	e, ok := s.cache.Get(keyTicket)
+	switch {
+	case !ok:
+	case now.Before(e.usableUntil):
+		return e.value, nil
+	// Not to the last second: the page is checked by the browser after it
+	// arrives, and a ticket that has expired by then signs nothing.
+	case now.Before(e.expiresAt.Add(-staleGuard)):
+		s.counts.servedStale.Add(1)
+		return e.value, nil
 	}
 	return "", err
 }

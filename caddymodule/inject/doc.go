@@ -27,11 +27,18 @@
 //
 // Write copies its input through and holds back only the trailing bytes that
 // could be the beginning of a target tag, at most len("</body") = 6 bytes, so
-// a tag split across any number of writes is found. Once the block is
-// written, later writes go straight to the destination, unscanned.
+// a tag split across any number of writes and flushes is found. Once the
+// block is written, later writes go straight to the destination, unscanned.
 //
-// Flush releases the held-back bytes, so a streaming response (server-sent
-// events, a slow upstream) is never delayed by the injector. The price is
-// that a tag split exactly at a flush point is missed: the Writer then keeps
-// looking for a later target and, failing that, puts the block at the end.
+// A Flush does not release those held-back bytes: reverse_proxy flushes after
+// every read of a chunked upstream, so a flush can fall inside a tag, and
+// releasing "</he" there would lose the tag and put the block at the end of
+// the page. Every other byte has already been written when Write returns, so
+// a streaming response (server-sent events, a slow upstream) is delayed by at
+// most the few bytes of a possible tag, until the write that settles them.
+//
+// Body mode scans the whole page, so it searches for the last letter of
+// "</body" ('y' or 'Y'), far rarer in pages than '<', rather than visiting
+// every '<'. Head mode visits every '<' until it finds its tag, which is
+// usually early.
 package inject

@@ -2,6 +2,7 @@ package inject
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -10,10 +11,12 @@ import (
 const fuzzBlock = "<script>/*</head></body>*/</script>"
 
 // FuzzWriter writes page in chunks and checks that the output is the page
-// with the block inserted once, exactly where refPosition says. Each byte of
-// splits gives a chunk length (its low 7 bits, 0 allowed) and, in its high
-// bit, a Flush after the chunk; the lengths repeat until the page is written.
-// The low bit of mode picks Head or Body.
+// with the block inserted once, exactly where refPosition says, whatever the
+// chunks and flushes. Each byte of splits gives a chunk length (its low 7
+// bits, 0 allowed) and, in its high bit, a Flush after the chunk; the lengths
+// repeat until the page is written. The low bit of mode picks Head or Body.
+// After every Write and Flush, all input has been written except at most
+// maxHeld bytes that could still begin a target tag.
 func FuzzWriter(f *testing.F) {
 	for _, s := range []struct {
 		page   string
@@ -57,21 +60,13 @@ func FuzzWriter(f *testing.F) {
 			if n, err := w.Write(chunk); n != len(chunk) || err != nil {
 				t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
 			}
-			if w.nheld > maxHeld {
-				t.Fatalf("%d bytes held back, more than %d", w.nheld, maxHeld)
-			}
-			written := out.Len()
-			if w.Injected() {
-				written -= len(fuzzBlock)
-			}
-			if written+w.nheld != off {
-				t.Fatalf("after %d bytes: %d written and %d held", off, written, w.nheld)
-			}
+			checkHeld(t, w, &out, off, mode)
 			if flush {
 				if err := w.Flush(); err != nil {
 					t.Fatal(err)
 				}
 				flushes = append(flushes, off)
+				checkHeld(t, w, &out, off, mode)
 			}
 		}
 		if err := w.Close(); err != nil {
@@ -80,7 +75,7 @@ func FuzzWriter(f *testing.F) {
 		if !w.Injected() {
 			t.Fatal("Injected() = false after Close")
 		}
-		pos := refPosition(page, mode, flushes)
+		pos := refPosition(page, mode)
 		want := append(append(append([]byte{}, page[:pos]...), fuzzBlock...), page[pos:]...)
 		if !bytes.Equal(out.Bytes(), want) {
 			t.Fatalf("mode %d, flushes at %v:\ngot  %q\nwant %q", mode, flushes, out.Bytes(), want)
@@ -88,12 +83,33 @@ func FuzzWriter(f *testing.F) {
 	})
 }
 
-// refPosition is where the block belongs: before the first target tag that
-// no flush cut through, or at the end. It is written from the rules, not
-// from the Writer's code.
-func refPosition(page []byte, mode Mode, flushes []int) int {
+// checkHeld checks that of the first off bytes of the page, the Writer has
+// written all but those it holds, and holds only a possible start of a target
+// tag: at most maxHeld bytes, a prefix of "</body" (or, in Head mode, of
+// "</head") in any case.
+func checkHeld(t *testing.T, w *Writer, out *bytes.Buffer, off int, mode Mode) {
+	t.Helper()
+	if w.nheld > maxHeld {
+		t.Fatalf("%d bytes held back, more than %d", w.nheld, maxHeld)
+	}
+	written := out.Len()
+	if w.Injected() {
+		written -= len(fuzzBlock)
+	}
+	if written+w.nheld != off {
+		t.Fatalf("after %d bytes: %d written and %d held", off, written, w.nheld)
+	}
+	if held := string(asciiLower(w.held[:w.nheld])); !strings.HasPrefix("</body", held) &&
+		(mode != Head || !strings.HasPrefix("</head", held)) {
+		t.Fatalf("after %d bytes: holds %q, which cannot begin a target tag", off, held)
+	}
+}
+
+// refPosition is where the block belongs: before the first target tag, or at
+// the end. Where the writes and flushes cut the page does not matter. It is
+// written from the rules, not from the Writer's code.
+func refPosition(page []byte, mode Mode) int {
 	const tagWithDelimiter = 7
-next:
 	for i := 0; i+tagWithDelimiter <= len(page); i++ {
 		name := string(asciiLower(page[i : i+6]))
 		if name != "</body" && (mode != Head || name != "</head") {
@@ -101,11 +117,6 @@ next:
 		}
 		if !bytes.ContainsRune([]byte(">/ \t\n\f\r"), rune(page[i+6])) {
 			continue
-		}
-		for _, f := range flushes {
-			if i < f && f < i+tagWithDelimiter {
-				continue next
-			}
 		}
 		return i
 	}

@@ -69,6 +69,11 @@ var positionCases = []struct {
 	{"many tags, one block", Head, "a|</head></head></body></HEAD></body>"},
 	{"many body tags, one block", Body, "a</head>|</body></body></body>"},
 	{"non-ASCII text around", Body, "<p>微信 ✓ \xff\xfe</p>|</body>"},
+	// Body mode searches for the last letter of "</body", in both cases.
+	{"body mode: y and Y that are no tag", Body, "yY<y</y</by</boy</bodyy</bodY_</BODYguard</b0dy>|</bodY>y</body>"},
+	{"body mode: lower-case y ends an upper-case tag", Body, "Y|</BODy\n></BODY>"},
+	{"body mode: tag at the start", Body, "|</BODY>"},
+	{"head mode: y and Y that are no tag", Head, "yY</bodyy</bodY_|</BoDY ></head>"},
 }
 
 func TestPositionsSingleWrite(t *testing.T) {
@@ -103,6 +108,29 @@ func TestPositionsEverySplit(t *testing.T) {
 				bytewise[i] = page[i : i+1]
 			}
 			if got := run(t, tc.mode, bytewise...); got != want {
+				t.Fatalf("one byte per write: got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestPositionsEverySplitFlushed is TestPositionsEverySplit's two-piece and
+// one-byte splits with a Flush after every write: flushes must not move the
+// block.
+func TestPositionsEverySplitFlushed(t *testing.T) {
+	for _, tc := range positionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			page, want := expect(tc.page)
+			for i := 0; i <= len(page); i++ {
+				if got := runFlushed(t, tc.mode, page[:i], page[i:]); got != want {
+					t.Fatalf("split at %d: got %q, want %q", i, got, want)
+				}
+			}
+			bytewise := make([]string, len(page))
+			for i := 0; i < len(page); i++ {
+				bytewise[i] = page[i : i+1]
+			}
+			if got := runFlushed(t, tc.mode, bytewise...); got != want {
 				t.Fatalf("one byte per write: got %q, want %q", got, want)
 			}
 		})
@@ -204,10 +232,10 @@ func TestFlush(t *testing.T) {
 		chunks []string // "" means call Flush
 		want   string
 	}{
-		{"releases held bytes", []string{"abc</he", "", "llo"}, "abc</hello" + testBlock},
-		{"tag split at a flush is missed", []string{"a</he", "", "ad>b"}, "a</head>b" + testBlock},
-		{"tag missed at its delimiter", []string{"a</head", "", ">b"}, "a</head>b" + testBlock},
-		{"a later tag is still found", []string{"a</hea", "", "d>b</body>"}, "a</head>b" + testBlock + "</body>"},
+		{"held bytes that are no tag go out later", []string{"abc</he", "", "llo"}, "abc</hello" + testBlock},
+		{"tag split at a flush is found", []string{"a</he", "", "ad>b"}, "a" + testBlock + "</head>b"},
+		{"tag found at its delimiter", []string{"a</head", "", ">b"}, "a" + testBlock + "</head>b"},
+		{"split tag wins over a later one", []string{"a</hea", "", "d>b</body>"}, "a" + testBlock + "</head>b</body>"},
 		{"flush before a tag is harmless", []string{"a", "", "</head>"}, "a" + testBlock + "</head>"},
 		{"flush after a tag is harmless", []string{"</head>", "", "x"}, testBlock + "</head>x"},
 		{"flush with nothing written", []string{"", "</body>"}, testBlock + "</body>"},
@@ -221,8 +249,8 @@ func TestFlush(t *testing.T) {
 					if err := w.Flush(); err != nil {
 						t.Fatalf("Flush() = %v", err)
 					}
-					if w.nheld != 0 {
-						t.Fatalf("%d bytes still held after Flush", w.nheld)
+					if w.nheld >= len("</head>") {
+						t.Fatalf("%d bytes held after Flush, more than a tag prefix", w.nheld)
 					}
 					continue
 				}
@@ -240,6 +268,111 @@ func TestFlush(t *testing.T) {
 				t.Errorf("the underlying writer was flushed %d times, want 0", rec.flushes)
 			}
 		})
+	}
+}
+
+// splitTags are the target tags with a delimiter, in the modes that target
+// them, including the Head-mode answer to a page without "</head".
+var splitTags = []struct {
+	tag  string
+	mode Mode
+}{
+	{"</head>", Head}, {"</HEAD\t", Head}, {"</body>", Head},
+	{"</body>", Body}, {"</BODY/", Body}, {"</bodY\n", Body}, {"</BoDy ", Body},
+}
+
+// TestTagSplitAtFlushes cuts a target tag in two and in three pieces at every
+// place, with a Flush at every cut, as a reverse proxy does when a chunked
+// upstream's chunks end inside the tag: the block still lands right before
+// the tag.
+func TestTagSplitAtFlushes(t *testing.T) {
+	for _, st := range splitTags {
+		const before, after = "<p>x</p>", "rest</html>"
+		page := before + st.tag + after
+		want := before + testBlock + st.tag + after
+		lo, hi := len(before), len(before)+len(st.tag)
+		for i := lo; i <= hi; i++ {
+			if got := runFlushed(t, st.mode, page[:i], page[i:]); got != want {
+				t.Errorf("%q, mode %d, cut at %d: got %q, want %q", st.tag, st.mode, i-lo, got, want)
+			}
+			for j := i; j <= hi; j++ {
+				if got := runFlushed(t, st.mode, page[:i], page[i:j], page[j:]); got != want {
+					t.Errorf("%q, mode %d, cuts at %d and %d: got %q, want %q", st.tag, st.mode, i-lo, j-lo, got, want)
+				}
+			}
+		}
+	}
+}
+
+// runFlushed writes chunks to a new Writer with a Flush after each, closes
+// it and returns the output.
+func runFlushed(t *testing.T, mode Mode, chunks ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	w := NewWriter(&out, []byte(testBlock), mode)
+	for _, c := range chunks {
+		if _, err := w.Write([]byte(c)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// TestFlushHoldsOnlyATagPrefix streams a page the way a slow upstream does and
+// looks at what has reached the underlying writer after each Flush: all of
+// the input except a trailing prefix of a target tag, which is never more
+// than len("</head>")-1 bytes. A "</he" is held in Head mode only: Body mode
+// does not look for "</head".
+func TestFlushHoldsOnlyATagPrefix(t *testing.T) {
+	steps := []struct {
+		chunk string
+		held  string // trailing bytes not yet written after the Flush
+		mode  Mode
+	}{
+		{"<html><head><title>t</title></he", "</he", Head},
+		{"<html><head><title>t</title></he", "", Body},
+		{"<html><head><title>t</title></head", "</head", Head},
+		{"<html><head><title>t</title></head", "", Body},
+		{"<p>a < b</p>\n<", "<", Body},
+		{"<p>x</p></", "</", Body},
+		{"<p>x</p></b", "</b", Head},
+		{"<p>x</p></bOd", "</bOd", Body},
+		{"<p>x</p></BODY", "</BODY", Body},
+		{"<p>x</p></bodyx", "", Body},
+		{"<p>x</p></b</bo", "</bo", Body},
+		{"<p>x</p></x", "", Head},
+		{"<p>x</p><b", "", Body},
+		{"text with no tag at all", "", Body},
+	}
+	for _, st := range steps {
+		for _, pieces := range []int{1, 3} {
+			var rec recorder
+			w := NewWriter(&rec, []byte(testBlock), st.mode)
+			// Write the chunk in pieces, each flushed, as a reverse proxy
+			// does with a chunked upstream.
+			for i := 0; i < pieces; i++ {
+				p := st.chunk[i*len(st.chunk)/pieces : (i+1)*len(st.chunk)/pieces]
+				if _, err := w.Write([]byte(p)); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := strings.TrimSuffix(st.chunk, st.held); rec.String() != want {
+				t.Errorf("mode %d, %q in %d pieces: after Flush the writer has %q, want %q",
+					st.mode, st.chunk, pieces, rec.String(), want)
+			}
+			if w.nheld > len("</head>")-1 {
+				t.Errorf("%q: %d bytes held", st.chunk, w.nheld)
+			}
+		}
 	}
 }
 

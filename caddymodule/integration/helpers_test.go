@@ -87,12 +87,14 @@ func globalOptions(extra string) string {
 `, extra)
 }
 
-// sandboxSite is a site block running the sandbox for testAppID.
+// sandboxSite is a site block running the sandbox for testAppID. The
+// Chromium tests' pages (siteURL) may read its stub checks.
 const sandboxSite = `
 http://` + sandAddr + `, http://127.0.0.1:9081 {
 	wechat_sandbox {
 		app_id     ` + testAppID + `
 		app_secret ` + testSecret + `
+		allow_origin ` + siteURL + `
 	}
 }
 `

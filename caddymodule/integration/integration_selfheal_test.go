@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -19,6 +20,7 @@ http://localhost:9082, http://127.0.0.1:9082 {
 	wechat_sandbox {
 		app_id     ` + healAppID + `
 		app_secret ` + testSecret + `
+		allow_origin ` + siteURL + `
 	}
 }
 `
@@ -28,7 +30,7 @@ http://localhost:9082, http://127.0.0.1:9082 {
 // when another service of the same account refreshes them.
 func rotate(t *testing.T) {
 	t.Helper()
-	resp, err := http.Post(healSandURL+"/sandbox/rotate", "application/json", nil)
+	resp, err := http.Post(healSandURL+"/sandbox/rotate", "application/json", strings.NewReader("{}"))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("rotate: %v %v", err, resp)
 	}

@@ -40,22 +40,32 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	want := p.origin
 	if want == "" {
-		want = string(origin.Append(nil, r))
+		own, err := origin.AppendChecked(nil, r)
+		if err != nil {
+			p.problem(causeEndpointHostPort, r)
+			writeJSONError(w, http.StatusForbidden, "the request's Host names another port than the one it arrived on")
+			return
+		}
+		want = string(own)
 	}
 	if pageOrigin != want {
 		writeJSONError(w, http.StatusForbidden, "url is not on this site's origin")
 		return
 	}
+	// One deadline for the retry and the signature: a retry waits for the
+	// refetch of the rejected ticket (and the store has already stopped
+	// signing with it), so two separate waits could take twice as long.
+	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
+	defer cancel()
 	if q.Get("retry") == "1" {
 		// The page's last signature was rejected: the ticket may have been
-		// rotated behind our back. The store refetches it at most once per
-		// 30 s whatever the number of pages asking; a refused or failed
-		// refetch leaves the current ticket to sign with.
-		ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
+		// rotated behind our back. The store refetches it once per ticket
+		// whatever the number of pages asking; concurrent retries wait for
+		// that refetch and sign with its ticket. A refused or failed refetch
+		// leaves the current ticket, if any, to sign with.
 		_ = p.store.RefreshTicket(ctx)
-		cancel()
 	}
-	ticket, err := p.ticket(r.Context())
+	ticket, err := p.ticket(ctx)
 	if err != nil {
 		writeJSONError(w, http.StatusServiceUnavailable, "no jsapi_ticket available")
 		return

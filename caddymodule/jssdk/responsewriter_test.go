@@ -631,11 +631,13 @@ func TestServeHTTPFlush(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(rec.flushes, []int{len(first)}) {
-				t.Errorf("flushes at %v, want [%d]: held bytes not written before the flush", rec.flushes, len(first))
+			// Everything but the bytes that could begin </head> goes out at the
+			// flush; those wait for the next write, which completes the tag.
+			if want := []int{len(first) - len("</he")}; !reflect.DeepEqual(rec.flushes, want) {
+				t.Errorf("flushes at %v, want %v: only a possible tag may be held across a flush", rec.flushes, want)
 			}
-			// The </head> split by the flush is missed; </body> takes the block.
-			checkInjected(t, rec.body.String(), first+second, "http://example.com/", "</body>")
+			// The </head> split by the flush is found.
+			checkInjected(t, rec.body.String(), first+second, "http://example.com/", "</head>")
 		})
 	}
 

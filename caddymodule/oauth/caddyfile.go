@@ -10,17 +10,15 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// ParseDirective turns the wechat_oauth directive into its route. It is
-// RegisterHandlerDirective's work plus one thing: the route also matches
-// the callback path, so that WeChat's redirect back reaches the handler
-// even when the operator's matcher (wechat_oauth /shop/* …) does not cover
-// it. The callback is matched on the path as it arrived, so that a rewrite
-// ahead of the directive (try_files … /index.html) cannot hide it.
+// ParseDirective turns the wechat_oauth directive into its route: a route
+// without a matcher, whose handler holds the directive's matcher in its
+// "match" field. The handler must see every request of the site, matched
+// or not: it removes client-sent identity headers from all of them, and
+// answers callback_path wherever the matcher reaches; it signs in only the
+// requests its matcher matches.
 func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
-		c := *m.(*Handler)
-		c.applyDefaults()
-		return c.CallbackPath
+	return ownpath.ParseEveryRequest(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler, sets caddyhttp.RawMatcherSets) {
+		m.(*Handler).MatcherSetsRaw = sets
 	})
 }
 

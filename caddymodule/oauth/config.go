@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/identity"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -116,7 +117,7 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("wechat_oauth: %s: %q is not a header name", hd.opt, hd.val)
 		}
 	}
-	if config.SameHeaderName(h.Header, h.UnionIDHeader) {
+	if identity.SameName(h.Header, h.UnionIDHeader) {
 		return fmt.Errorf("wechat_oauth: header: the openid and unionid headers are both %q", h.Header)
 	}
 	if h.CookieName != "" && (!config.ValidToken(h.CookieName) || len(h.CookieName) > maxCookieName) {

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/identity"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
@@ -53,17 +54,30 @@ type Handler struct {
 	CallbackPath string `json:"callback_path,omitempty"`
 
 	// The request header that carries the openid upstream. Default:
-	// X-WeChat-OpenID. Any header of that name a client sent is removed
-	// first, also spelled with '_' for '-' or in another case, which
-	// CGI-style backends read as the same header: only this handler may
-	// say who the user is.
+	// X-WeChat-OpenID. Every copy a client sent of it, and of
+	// X-WeChat-OpenID and X-WeChat-UnionID whatever this is set to, is
+	// removed from every request the handler sees, matched or not, in any
+	// case and with '_' or '.' for '-', which CGI-style backends read as the
+	// same header: only this handler may say who the user is.
 	Header string `json:"header,omitempty"`
 
 	// The request header that carries the unionid upstream, when WeChat
 	// gives one (the account is bound to an Open Platform account).
-	// Default: X-WeChat-UnionID. Stripped from client requests like header,
-	// from which it must differ (also with '_' for '-' and in case).
+	// Default: X-WeChat-UnionID. Removed from client requests like header,
+	// from which it must differ (also with '_' or '.' for '-' and in case).
 	UnionIDHeader string `json:"unionid_header,omitempty"`
+
+	// Which requests are signed in and given the identity headers: those
+	// any of these matcher sets matches, like a route's "match"; all of
+	// them when there is none. The Caddyfile puts the directive's matcher
+	// (wechat_oauth /shop/* …) here and the handler in a route without
+	// one. The handler removes client-sent identity headers from every
+	// request it sees, matched or not, and answers callback_path
+	// whatever this says; so in a JSON config, put the handler in a route
+	// that every request of the site passes through and the matcher here:
+	// a matcher on its route would leave the requests it does not match
+	// with whatever identity headers their client sent.
+	MatcherSetsRaw caddyhttp.RawMatcherSets `json:"match,omitempty" caddy:"namespace=http.matchers"`
 
 	// The session cookie's name; the state cookie adds "_state". Default:
 	// __Host-wechat_oauth over https, wechat_oauth over http. A name with
@@ -81,16 +95,17 @@ type Handler struct {
 	// (403 and a short page saying to open the link in WeChat).
 	OutsideWeChat string `json:"outside_wechat,omitempty"`
 
-	secret  string // AppSecret with placeholders resolved
-	openID  string // Header, canonical
-	unionID string // UnionIDHeader, canonical
-	sealer  *sealer
-	client  *wechat.Client
-	replay  *replayCache
-	once    *logonce.Set
-	now     func() time.Time
-	storage certmagic.Storage // tests set it; nil means the config's
-	logger  *zap.Logger
+	secret   string // AppSecret with placeholders resolved
+	matchers caddyhttp.MatcherSets
+	names    identity.Names // the headers stripped from every request
+	sealer   *sealer
+	client   *wechat.Client
+	replay   *replayCache // this process's used states
+	used     *usedStates  // the cluster's, in storage
+	once     *logonce.Set
+	now      func() time.Time
+	storage  certmagic.Storage // tests set it; nil means the config's
+	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -116,6 +131,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	config.WarnPlainHTTP(h.logger, "wechat_oauth", "api_base", h.APIBase)
 	secret, err := config.ResolveSecret("wechat_oauth", "app_secret", h.AppSecret)
 	if err != nil {
 		return err
@@ -142,8 +158,18 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("wechat_oauth: %v", err)
 	}
+	h.used = newUsedStates(st, h.AppID, h.sealer)
 	h.client = &wechat.Client{BaseURL: h.APIBase}
-	h.openID, h.unionID = http.CanonicalHeaderKey(h.Header), http.CanonicalHeaderKey(h.UnionIDHeader)
+	h.names = identity.NewNames(DefaultHeader, DefaultUnionIDHeader, h.Header, h.UnionIDHeader)
+	if h.MatcherSetsRaw != nil {
+		mods, err := ctx.LoadModule(h, "MatcherSetsRaw")
+		if err != nil {
+			return fmt.Errorf("wechat_oauth: match: %v", err)
+		}
+		if err := h.matchers.FromInterface(mods); err != nil {
+			return fmt.Errorf("wechat_oauth: match: %v", err)
+		}
+	}
 	if h.replay == nil {
 		h.replay = consumedStates
 	}
@@ -163,21 +189,32 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// ServeHTTP removes client-sent identity headers, answers the callback, and
-// passes a request with a session on with the identity headers set; one
-// without a session is signed in, refused or passed on anonymously.
+// ServeHTTP removes client-sent identity headers from every request it
+// sees, answers the callback, and, on the requests its matchers match,
+// passes one with a session on with the identity headers set; one without
+// a session is signed in, refused or passed on anonymously. The others
+// go on without identity.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	h.stripIdentity(r.Header)
+	identity.Strip(r, h.names)
 	https := origin.IsHTTPS(r)
 	if origin.OriginalPath(r) == h.CallbackPath {
 		h.serveCallback(w, r, https)
 		return nil
 	}
+	if len(h.matchers) > 0 {
+		match, err := h.matchers.AnyMatchWithError(r)
+		if err != nil {
+			return err // what Caddy's routes do with a matcher's error
+		}
+		if !match {
+			return next.ServeHTTP(w, r)
+		}
+	}
 	if s, ok := h.readSession(r, https); ok {
 		if s.OpenID != "" {
-			r.Header[h.openID] = []string{s.OpenID}
+			identity.Set(r, h.Header, s.OpenID)
 			if s.UnionID != "" {
-				r.Header[h.unionID] = []string{s.UnionID}
+				identity.Set(r, h.UnionIDHeader, s.UnionID)
 			}
 		}
 		return next.ServeHTTP(w, r)

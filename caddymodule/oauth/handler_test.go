@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/identity"
 )
 
 func TestRedirectToAuthorize(t *testing.T) {
@@ -221,6 +222,7 @@ func TestIdentityHeadersStripped(t *testing.T) {
 		"X-WeChat-OpenID":  "spoof1",
 		"x-wechat-openid":  "spoof2",
 		"X_WeChat_OpenID":  "spoof3",
+		"X.WeChat.OpenID":  "spoof6",
 		"X-WECHAT-UNIONID": "spoof4",
 		"x_wechat_unionid": "spoof5",
 	}
@@ -240,7 +242,7 @@ func TestIdentityHeadersStripped(t *testing.T) {
 				t.Fatal("not passed on")
 			}
 			for name, v := range next.header {
-				if config.SameHeaderName(name, "X-WeChat-OpenID") || config.SameHeaderName(name, "X-WeChat-UnionID") {
+				if identity.SameName(name, "X-WeChat-OpenID") || identity.SameName(name, "X-WeChat-UnionID") {
 					if len(v) != 1 || v[0] != tt.want {
 						t.Errorf("upstream got %s: %q", name, v)
 					}
@@ -259,12 +261,18 @@ func TestIdentityHeadersStripped(t *testing.T) {
 func TestCustomHeaders(t *testing.T) {
 	f := newFixture(t, func(h *Handler) { h.Header, h.UnionIDHeader = "x-user-openid", "X-User-Unionid" })
 	session, _ := f.signIn(t, "/", "code-union", false)
+	// the default names stay identity headers whatever header says: an app
+	// behind the site may read them, and only the handler may set them
 	_, next := f.do(t, request{target: "/", cookies: []*http.Cookie{session},
-		header: map[string]string{"X-WeChat-OpenID": "not ours, left alone", "X_User_OpenID": "spoof"}})
-	if next.header.Get("X-User-Openid") != testOpenID || next.header.Get("X-User-Unionid") != testUnion {
-		t.Errorf("upstream headers %v", next.header)
+		header: map[string]string{"X-WeChat-OpenID": "spoof", "x_wechat_unionid": "spoof", "X_User_OpenID": "spoof", "X.User.UnionID": "spoof"}})
+	want := http.Header{"X-User-Openid": {testOpenID}, "X-User-Unionid": {testUnion}}
+	for name, v := range next.header {
+		if identity.NewNames("X-WeChat-OpenID", "X-WeChat-UnionID", "X-User-OpenID", "X-User-UnionID").Covers(name) &&
+			!reflect.DeepEqual(v, want[name]) {
+			t.Errorf("upstream got %s: %q", name, v)
+		}
 	}
-	if v := next.header["X-WeChat-OpenID"]; len(v) != 1 || v[0] != "not ours, left alone" || next.header["X_User_OpenID"] != nil {
+	if next.header.Get("X-User-Openid") != testOpenID || next.header.Get("X-User-Unionid") != testUnion {
 		t.Errorf("upstream headers %v", next.header)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
@@ -32,17 +31,6 @@ func isNavigation(r *http.Request) bool {
 		return true
 	}
 	return false
-}
-
-// stripIdentity removes every header a backend could read as one of the
-// identity headers. Besides case, '_' counts as '-': CGI, FastCGI and
-// several frameworks map both to the same variable (HTTP_X_WECHAT_OPENID).
-func (h *Handler) stripIdentity(hdr http.Header) {
-	for name := range hdr {
-		if config.SameHeaderName(name, h.Header) || config.SameHeaderName(name, h.UnionIDHeader) {
-			delete(hdr, name)
-		}
-	}
 }
 
 // maxReturn bounds the return target kept in the state cookie, which must

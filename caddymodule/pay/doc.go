@@ -16,4 +16,9 @@
 // signType, paySign}, splicing it into the original bytes: every other
 // byte, 64-bit integers and field order included, reaches the browser as
 // the backend wrote it. Every other response passes through byte for byte.
+//
+// Only a prepay id is signed: 1 to 64 of A-Z a-z 0-9 _ - after an optional
+// "prepay_id=". The package is read as a query string, so an id such as
+// "wx1&signType=MD5&key=x" would sign a package that says more than one
+// prepay id; such a response passes through unsigned, logged once.
 package pay

@@ -40,7 +40,10 @@ type Handler struct {
 	// The top-level field of the backend's JSON that holds the prepay id.
 	// Default: prepay_id, the name WeChat Pay's own answer uses. A value
 	// already starting with "prepay_id=" is used as the package as it is.
-	// At most 128 bytes of UTF-8.
+	// At most 128 bytes of UTF-8. Only a prepay id is signed: 1 to 64 of
+	// A-Z a-z 0-9 _ - (after the optional "prepay_id="); a value with any
+	// other character ("wx1&signType=MD5") passes through unsigned, and the
+	// first such response is logged as a warning.
 	PrepayField string `json:"prepay_field,omitempty"`
 
 	// The top-level field the signed parameters are added under. Default:

@@ -159,7 +159,8 @@ func TestSignsVariants(t *testing.T) {
 		{"custom fields", "application/json", `{"data":1,"pid":"wx9"}`, "prepay_id=wx9", func(h *Handler) {
 			h.PrepayField, h.OutputField = "pid", "pay"
 		}},
-		{"HTML characters escaped", "application/json", `{"prepay_id":"wx<&>"}`, "prepay_id=wx<&>", nil},
+		{"the whole alphabet", "application/json", `{"prepay_id":"wx_AZaz09-"}`, "prepay_id=wx_AZaz09-", nil},
+		{"escaped letters", "application/json", `{"prepay_id":"\u0077x\u005f1"}`, "prepay_id=wx_1", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newHandler(t, tc.mutate)
@@ -233,6 +234,13 @@ func TestPassThrough(t *testing.T) {
 		{name: "prepay with a control character", up: js(`{"prepay_id":"wx\u00011"}`), cause: causeMessages[causeBadPrepayID]},
 		{name: "prepay not ASCII", up: js(`{"prepay_id":"wx微信"}`), cause: causeMessages[causeBadPrepayID]},
 		{name: "prepay too long", up: js(`{"prepay_id":"` + strings.Repeat("a", 65) + `"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay too long after the prefix", up: js(`{"prepay_id":"prepay_id=` + strings.Repeat("a", 65) + `"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay with a query", up: js(`{"prepay_id":"wx1&signType=MD5&key=x"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay with an escaped query", up: js(`{"prepay_id":"wx1\u0026signType=MD5"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay package with a query", up: js(`{"prepay_id":"prepay_id=wx1&signType=MD5"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay package twice", up: js(`{"prepay_id":"prepay_id=prepay_id=wx1"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay with HTML characters", up: js(`{"prepay_id":"wx<&>"}`), cause: causeMessages[causeBadPrepayID]},
+		{name: "prepay percent-encoded", up: js(`{"prepay_id":"wx1%26a"}`), cause: causeMessages[causeBadPrepayID]},
 		{name: "unterminated", up: js(`{"prepay_id":"wx1"`), cause: causeMessages[causeMalformed]},
 		{name: "trailing comma", up: js(`{"prepay_id":"wx1",}`), cause: causeMessages[causeMalformed]},
 		{name: "trailing garbage", up: js(`{"prepay_id":"wx1"} x`), cause: causeMessages[causeMalformed]},

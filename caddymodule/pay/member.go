@@ -29,9 +29,10 @@ func newMemberTemplate(outputField, appID, signType string) memberTemplate {
 }
 
 // appendTo appends the member to dst. timeStamp and nonceStr are digits and
-// letters; pkg has passed validPrepayID (visible ASCII, no quote or
-// backslash) and paySign is base64 or hex, so the JSON encoding below only
-// ever escapes <, > and &, never has to reject. It is the encoder
+// letters; pkg is "prepay_id=" and an id that passed validPrepayID
+// (letters, digits, _ and -) and paySign is base64 or hex, so the JSON
+// encoding below has nothing to escape or reject; it is there so that no
+// later change to what is accepted can break the JSON. It is the encoder
 // wechat_jssdk writes into pages, so a response's JSON strings are spelled
 // the same whichever handler wrote them.
 func (m memberTemplate) appendTo(dst []byte, timeStamp, nonceStr, pkg, paySign string) []byte {

@@ -23,7 +23,7 @@ var causeMessages = [numCauses]string{
 	causeOutputExists: "a response already has the output field; passed through unsigned",
 	causeDuplicateKey: "a response has the prepay field more than once; passed through unsigned",
 	causeNotString:    "a response's prepay field is not a string; passed through unsigned",
-	causeBadPrepayID:  "a response's prepay field does not look like a prepay id (1-64 visible ASCII characters); passed through unsigned",
+	causeBadPrepayID:  "a response's prepay field is not a prepay id (1-64 of A-Z a-z 0-9 _ -, after an optional prepay_id=); passed through unsigned",
 	causeTooLarge:     "a JSON response is larger than max_body; passed through unsigned",
 	causeSignFailed:   "computing paySign failed; passed through unsigned",
 }

@@ -20,7 +20,7 @@ const (
 	outputExists                // the output field is already there
 	duplicateKey                // the prepay field appears more than once
 	notString                   // the prepay field is not a string
-	badPrepayID                 // the string does not look like a prepay id
+	badPrepayID                 // the string is not a prepay id (validPrepayID)
 )
 
 // scanned is the result of scan.
@@ -162,17 +162,23 @@ type skipValue struct{}
 // UnmarshalJSON implements json.Unmarshaler.
 func (skipValue) UnmarshalJSON([]byte) error { return nil }
 
-// validPrepayID accepts what a prepay id can be: 1 to maxPrepayID visible
-// ASCII characters, none of them a quote or a backslash. Anything else is
-// not a WeChat prepay id, and signing it would only hand the page a
-// parameter WeChat refuses.
+// validPrepayID accepts what a prepay id can be: 1 to maxPrepayID of
+// A-Z a-z 0-9 _ -, the alphabet of WeChat's own (wx2014102720093955…).
+// The id becomes the package "prepay_id=<id>", which is signed, handed to
+// the page and read by WeChat's client as a query-string parameter, so an
+// id carrying &, =, %, + or a space ("wx1&signType=MD5&key=x") would sign
+// a package that says something else than one prepay id; a quote, a
+// backslash or an angle bracket has no place in it either. Anything
+// outside the alphabet is not a WeChat prepay id: the response passes
+// through unsigned (and the handler logs it once), since signing it would
+// at best hand the page a parameter WeChat refuses.
 func validPrepayID(id string) bool {
 	if id == "" || len(id) > maxPrepayID {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
 			return false
 		}
 	}

@@ -27,6 +27,7 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		latency    <duration>
 //		merchant_public_key <path>
 //		api_key    <key>
+//		allow_origin <origin>...
 //	}
 //
 // Error messages never repeat the value given to app_secret.
@@ -40,7 +41,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		switch opt {
-		case "app_id", "app_secret", "token_ttl", "latency", "merchant_public_key", "api_key":
+		case "app_id", "app_secret", "token_ttl", "latency", "merchant_public_key", "api_key", "allow_origin":
 		default:
 			return d.Errf("wechat_sandbox: unrecognized subdirective %q", opt)
 		}
@@ -50,6 +51,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[opt] = true
 		if !d.NextArg() {
 			return d.Errf("wechat_sandbox: %s: missing value", opt)
+		}
+		if opt == "allow_origin" { // one or more origins
+			for ok := true; ok; ok = d.NextArg() {
+				if err := checkOrigin(d.Val()); err != nil {
+					return d.Errf("wechat_sandbox: allow_origin: %v", err)
+				}
+				h.AllowOrigins = append(h.AllowOrigins, d.Val())
+			}
+			continue
 		}
 		val := d.Val()
 		if d.NextArg() {

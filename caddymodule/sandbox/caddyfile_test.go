@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +24,14 @@ func TestParseCaddyfile(t *testing.T) {
 				app_secret {env.WECHAT_SECRET}
 				token_ttl  90s
 				latency    1d
+				allow_origin http://localhost:8080 https://shop.example.com
 			}`,
 			want: Handler{
-				AppID:     "wx0123456789abcdef",
-				AppSecret: "{env.WECHAT_SECRET}",
-				TokenTTL:  caddy.Duration(90 * time.Second),
-				Latency:   caddy.Duration(24 * time.Hour),
+				AppID:        "wx0123456789abcdef",
+				AppSecret:    "{env.WECHAT_SECRET}",
+				TokenTTL:     caddy.Duration(90 * time.Second),
+				Latency:      caddy.Duration(24 * time.Hour),
+				AllowOrigins: []string{"http://localhost:8080", "https://shop.example.com"},
 			},
 		},
 		{
@@ -51,7 +54,8 @@ func TestParseCaddyfile(t *testing.T) {
 				t.Fatalf("got %T, want *Handler", mh)
 			}
 			if h.AppID != tc.want.AppID || h.AppSecret != tc.want.AppSecret ||
-				h.TokenTTL != tc.want.TokenTTL || h.Latency != tc.want.Latency {
+				h.TokenTTL != tc.want.TokenTTL || h.Latency != tc.want.Latency ||
+				!slices.Equal(h.AllowOrigins, tc.want.AllowOrigins) {
 				t.Fatalf("got %+v, want %+v", *h, tc.want)
 			}
 		})
@@ -84,6 +88,11 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"token_ttl negative", block("app_id a", "app_secret s", "token_ttl -1h"), "wechat_sandbox: token_ttl: must be at least 1s, got -1h0m0s, at Testfile:4"},
 		{"latency negative", block("app_id a", "app_secret s", "latency -1s"), "wechat_sandbox: latency: must not be negative, got -1s, at Testfile:4"},
 		{"duplicate option", block("app_id a", "app_secret s", "app_id b"), "wechat_sandbox: app_id: specified more than once, at Testfile:4"},
+		{"allow_origin missing value", block("app_id a", "app_secret s", "allow_origin"), "wechat_sandbox: allow_origin: missing value, at Testfile:4"},
+		{"allow_origin wildcard", block("app_id a", "app_secret s", "allow_origin *"), `wechat_sandbox: allow_origin: "*": scheme must be http or https, at Testfile:4`},
+		{"allow_origin with a path", block("app_id a", "app_secret s", "allow_origin http://a.test http://b.test/x"), `wechat_sandbox: allow_origin: "http://b.test/x" must be an origin without a path, at Testfile:4`},
+		{"allow_origin trailing slash", block("app_id a", "app_secret s", "allow_origin http://a.test/"), `wechat_sandbox: allow_origin: "http://a.test/": an origin has no trailing slash (scheme://host[:port]), at Testfile:4`},
+		{"allow_origin twice", block("app_id a", "app_secret s", "allow_origin http://a.test", "allow_origin http://b.test"), "wechat_sandbox: allow_origin: specified more than once, at Testfile:5"},
 		{"no app_id", block("app_secret s"), "wechat_sandbox: app_id is required, at Testfile:3"},
 		{"no app_secret", block("app_id a"), "wechat_sandbox: app_secret is required, at Testfile:3"},
 		{"no block", "wechat_sandbox", "wechat_sandbox: app_id is required, at Testfile:1"},

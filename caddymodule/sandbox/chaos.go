@@ -158,11 +158,8 @@ func resetConn(w http.ResponseWriter) {
 
 // serveChaos handles POST /sandbox/chaos.
 func (h *Handler) serveChaos(w http.ResponseWriter, r *http.Request) {
-	if !requireMethod(w, r, http.MethodPost) {
-		return
-	}
 	var c chaos
-	if !decodeControl(w, r, &c) {
+	if !readControl(w, r, &c) {
 		return
 	}
 	if msg := c.check(); msg != "" {

@@ -22,7 +22,7 @@ func fixRand(t *testing.T, v float64) {
 // setChaosBody posts body to /sandbox/chaos and returns the status.
 func setChaosBody(t *testing.T, h *Handler, body string) int {
 	t.Helper()
-	return serve(t, h, http.MethodPost, pathChaos, body).Code
+	return control(t, h, pathChaos, body).Code
 }
 
 func TestChaosAnswers(t *testing.T) {
@@ -115,7 +115,7 @@ func TestChaosKeepsFaultQueue(t *testing.T) {
 	h, _ := newTestHandler(t)
 	token := stableToken(t, h, false).AccessToken
 	setChaosBody(t, h, `{"error_rate":0}`)
-	if rec := serve(t, h, http.MethodPost, pathFault, `{"endpoint":"getticket","errcode":45011}`); rec.Code != http.StatusOK {
+	if rec := control(t, h, pathFault, `{"endpoint":"getticket","errcode":45011}`); rec.Code != http.StatusOK {
 		t.Fatalf("fault: %d", rec.Code)
 	}
 	if got := getTicket(t, h, token).ErrCode; got != codeMinuteQuota {
@@ -143,7 +143,7 @@ func TestChaosRefusesBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _ := newTestHandler(t)
-			rec := serve(t, h, tt.method, pathChaos, tt.body)
+			rec := serveCT(t, h, tt.method, pathChaos, "application/json", tt.body)
 			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.msg) {
 				t.Errorf("got %d %s, want %d with %q", rec.Code, rec.Body, tt.want, tt.msg)
 			}

@@ -11,11 +11,11 @@ func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.state.snapshot())
 }
 
-// serveReset handles POST /sandbox/reset: it forgets every issued token
-// and ticket, the counters and the pending faults, so that tests sharing
-// one sandbox start from the same place.
+// serveReset handles POST /sandbox/reset (body {}): it forgets every
+// issued token and ticket, the counters and the pending faults, so that
+// tests sharing one sandbox start from the same place.
 func (h *Handler) serveReset(w http.ResponseWriter, r *http.Request) {
-	if !requireMethod(w, r, http.MethodPost) {
+	if !readControl(w, r, &struct{}{}) {
 		return
 	}
 	h.state.reset()

@@ -22,7 +22,7 @@ func statsOf(t *testing.T, h *Handler) map[string]int64 {
 // addFault posts body to /sandbox/fault and fails unless it is accepted.
 func addFault(t *testing.T, h *Handler, body string) {
 	t.Helper()
-	rec := serve(t, h, http.MethodPost, pathFault, body)
+	rec := control(t, h, pathFault, body)
 	if got := decode[controlReply](t, rec); rec.Code != http.StatusOK || !got.OK {
 		t.Fatalf("fault %s: %d %+v", body, rec.Code, got)
 	}
@@ -116,6 +116,8 @@ func TestFaultBadRequests(t *testing.T) {
 		msg                string
 	}{
 		{"GET", http.MethodGet, "", http.StatusMethodNotAllowed, "method not allowed"},
+		{"PUT", http.MethodPut, `{"endpoint":"token","errcode":1}`, http.StatusMethodNotAllowed, "method not allowed"},
+		{"empty body", http.MethodPost, ``, http.StatusBadRequest, "malformed JSON body"},
 		{"malformed JSON", http.MethodPost, `{"endpoint":`, http.StatusBadRequest, "malformed JSON body"},
 		{"unknown field", http.MethodPost, `{"endpoint":"token","status":502}`, http.StatusBadRequest, "malformed JSON body"},
 		{"unknown endpoint", http.MethodPost, `{"endpoint":"verify","errcode":1}`, http.StatusBadRequest, "endpoint must be one of"},
@@ -127,7 +129,7 @@ func TestFaultBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := serve(t, h, tc.method, pathFault, tc.body)
+			rec := serveCT(t, h, tc.method, pathFault, "application/json", tc.body)
 			got := decode[controlReply](t, rec)
 			if rec.Code != tc.status || got.OK || !strings.HasPrefix(got.ErrMsg, tc.msg) {
 				t.Fatalf("got %d %+v, want %d %q", rec.Code, got, tc.status, tc.msg)
@@ -148,7 +150,7 @@ func TestReset(t *testing.T) {
 	if rec := serve(t, h, http.MethodGet, pathReset, ""); rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("GET reset: status %d", rec.Code)
 	}
-	rec := serve(t, h, http.MethodPost, pathReset, "")
+	rec := control(t, h, pathReset, "{}")
 	if got := decode[controlReply](t, rec); rec.Code != http.StatusOK || !got.OK {
 		t.Fatalf("reset: %d %+v", rec.Code, got)
 	}

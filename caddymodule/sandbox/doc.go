@@ -4,11 +4,15 @@
 // WeChat's client makes of wx.config and chooseWXPay — for the demo and for
 // tests.
 //
-// It is NOT for production. It issues random tokens to whoever knows the
+// It is NOT for production, and says so with a warning in the log every
+// time it is provisioned. It issues random tokens to whoever knows the
 // configured app ID and secret, keeps its state in memory (only the
 // tickets it issued are journaled to Caddy's storage, so a restarted
 // sandbox still accepts the signatures of a restarted cluster), and has
 // unauthenticated control endpoints that reset it and inject failures.
+// Those are at least closed to web pages: they take only a POST with
+// Content-Type application/json and send no CORS headers (see Control
+// endpoints).
 //
 // # Configuration
 //
@@ -19,6 +23,7 @@
 //		latency    50ms                 # delay before every /cgi-bin answer (default 0)
 //		merchant_public_key <path>      # checks v3 paySigns
 //		api_key    {env.PAY_KEY}        # checks v2 paySigns
+//		allow_origin http://localhost:8080 ...  # sites whose pages run the stub jweixin
 //	}
 //
 // The handler answers every request it receives; a path it does not know
@@ -59,6 +64,19 @@
 //
 // # Control endpoints
 //
+// The control calls — /sandbox/fault, /sandbox/chaos, /sandbox/reset and
+// /sandbox/rotate — take only POST (any other method: 405 with Allow:
+// POST) with Content-Type application/json (anything else, a form
+// included: 415) and a JSON object body ({} for reset and rotate; unknown
+// fields: 400). No /sandbox/ answer carries CORS headers and no preflight
+// is answered, so a web page on another origin can neither send a control
+// call (a JSON POST needs a preflight) nor read an answer. The one
+// exception is the stub jweixin's two checks, /sandbox/verify and
+// /sandbox/pay/verify: a page on one of the allow_origin origins gets
+// Access-Control-Allow-Origin on their answers (the stub sends them as
+// preflight-free text/plain POSTs). With the pages on the sandbox's own
+// origin, allow_origin is not needed.
+//
 // POST or GET /sandbox/verify checks a wx.config signature the way the
 // WeChat client does: sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=U")
 // in lowercase hex, for a currently valid ticket T of this sandbox. The
@@ -81,12 +99,12 @@
 //	GET /sandbox/stats
 //	→ {"token":1,"stable_token":0,"getticket":3,"verify":2}
 //
-// POST /sandbox/fault makes the next times (default 1) calls to endpoint
-// ("token", "stable_token", "getticket" or "*" for all three) fail with
-// WeChat error errcode, or, when http_status is set, with that HTTP status
-// and a short text body; with stall (a duration) the call is held that
-// long, or until the client gives up, before it answers (504, or the
-// errcode). Faults queue up in order:
+// POST /sandbox/fault (application/json) makes the next times (default 1)
+// calls to endpoint ("token", "stable_token", "getticket" or "*" for all
+// three) fail with WeChat error errcode, or, when http_status is set, with
+// that HTTP status and a short text body; with stall (a duration) the call
+// is held that long, or until the client gives up, before it answers
+// (504, or the errcode). Faults queue up in order:
 //
 //	POST /sandbox/fault
 //	{"endpoint":"getticket","errcode":45009,"times":2}
@@ -109,25 +127,29 @@
 //	GET /sns/oauth2/access_token?appid=…&secret=…&code=C&grant_type=authorization_code
 //	→ {"access_token":"…","expires_in":7200,"refresh_token":"…","openid":"…","scope":"snsapi_base","unionid":"…"}
 //
-// POST /sandbox/chaos sets standing faults for every /cgi-bin call until
-// the next chaos call ({} clears them), for soak tests (testdata/chaos):
-// latency plus a uniform random jitter; then, in this order, outage (every
-// connection closed without an answer), a fraction reset_rate of
-// connections closed, a fraction http_5xx_rate answering HTTP 502, a
-// fraction error_rate answering the error_codes in turn (default -1).
-// Calls it lets through go on to the queued faults above:
+// POST /sandbox/chaos (application/json) sets standing faults for every
+// /cgi-bin call until the next chaos call ({} clears them), for soak tests
+// (testdata/chaos): latency plus a uniform random jitter; then, in this
+// order, outage (every connection closed without an answer), a fraction
+// reset_rate of connections closed, a fraction http_5xx_rate answering
+// HTTP 502, a fraction error_rate answering the error_codes in turn
+// (default -1). Calls it lets through go on to the queued faults above:
 //
 //	POST /sandbox/chaos
 //	{"latency":"3s","jitter":"500ms","error_rate":0.5,"error_codes":[-1,45009],
 //	 "http_5xx_rate":0,"reset_rate":0,"outage":false}
 //	→ {"ok":true}
 //
-// POST /sandbox/rotate replaces every token and ticket without notice.
+// POST /sandbox/rotate (application/json, body {}) replaces every token
+// and ticket without notice.
 //
-// POST /sandbox/reset forgets every issued token and ticket, the counters
-// and the pending faults:
+// POST /sandbox/reset (application/json, body {}) forgets every issued
+// token and ticket, the counters and the pending faults:
 //
 //	POST /sandbox/reset
+//	Content-Type: application/json
+//
+//	{}
 //	→ {"ok":true}
 //
 // GET /sandbox/jweixin.js serves a stub of WeChat's jweixin script for
@@ -140,8 +162,10 @@
 // runs the ready callbacks again. API calls (checkJsApi, getNetworkType,
 // updateAppMessageShareData, …) succeed only while the last config is
 // valid for the URL checked at that moment. window.__wechatSandbox exposes
-// counts and a log for tests. The /sandbox/ calls allow any origin (CORS),
-// since the stub runs on the site's origin.
+// counts and a log for tests. The stub runs on the site's origin: when
+// that is not the sandbox's, name it in allow_origin, or the checks fail
+// with "sandbox unreachable, or this page's origin is not in its
+// allow_origin".
 //
 // POST /sandbox/pay/transactions/jsapi stands in for WeChat Pay's order
 // creation (POST /v3/pay/transactions/jsapi): any JSON object in, a fresh

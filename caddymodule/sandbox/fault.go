@@ -86,11 +86,8 @@ func (s *state) takeFault(ep endpoint) (fault, bool) {
 
 // serveFault handles POST /sandbox/fault.
 func (h *Handler) serveFault(w http.ResponseWriter, r *http.Request) {
-	if !requireMethod(w, r, http.MethodPost) {
-		return
-	}
 	var f fault
-	if !decodeControl(w, r, &f) {
+	if !readControl(w, r, &f) {
 		return
 	}
 	if msg := f.check(); msg != "" {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -76,6 +75,15 @@ type Handler struct {
 	// provision time.
 	APIKey string `json:"api_key,omitempty"`
 
+	// Origins (scheme://host[:port], as the browser sends them in Origin)
+	// of the sites whose pages load the stub jweixin from this sandbox:
+	// only pages on these origins may read the answers of /sandbox/verify
+	// and /sandbox/pay/verify, which the stub calls. Default: none, which
+	// is enough when the pages and the sandbox share an origin. The control
+	// calls (/sandbox/fault, chaos, reset, rotate) are never open to any
+	// page, whatever this says.
+	AllowOrigins []string `json:"allow_origins,omitempty"`
+
 	// secret is AppSecret with placeholders resolved.
 	secret string
 	// merchantKey and apiKey check paySigns (MerchantPublicKey, APIKey).
@@ -108,7 +116,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // handler to the state of its app ID, creating the state on first use (and
 // restoring the tickets journaled in Caddy's storage).
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if h.logger == nil { // tests set their own
+		h.logger = ctx.Logger()
+	}
 	if h.TokenTTL == 0 {
 		h.TokenTTL = caddy.Duration(defaultTokenTTL)
 	}
@@ -149,8 +159,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.state = val.(*state)
 	h.pooled = true
-	h.logger.Info("offline WeChat API emulator enabled; not for production",
-		zap.String("app_id", h.AppID))
+	h.logger.Warn("wechat_sandbox is an offline WeChat API emulator for demos and tests only, never for production: "+
+		"it issues tokens to anyone who knows the configured app_id and secret, and its /sandbox/ control calls "+
+		"(fault, chaos, reset, rotate) are unauthenticated",
+		zap.String("app_id", h.AppID),
+		zap.Strings("allow_origins", h.AllowOrigins))
 	return nil
 }
 
@@ -167,6 +180,11 @@ func (h *Handler) Validate() error {
 	}
 	if h.Latency < 0 {
 		return fmt.Errorf("latency must not be negative, got %s", time.Duration(h.Latency))
+	}
+	for _, o := range h.AllowOrigins {
+		if err := checkOrigin(o); err != nil {
+			return fmt.Errorf("allow_origins: %v", err)
+		}
 	}
 	return nil
 }
@@ -201,9 +219,6 @@ const (
 // that a request for a path the sandbox does not know gets WeChat's
 // "invalid url" instead of whatever comes after it in the route.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	if strings.HasPrefix(r.URL.Path, "/sandbox/") && allowCrossOrigin(w, r) {
-		return nil
-	}
 	switch r.URL.Path {
 	case pathToken:
 		h.serveCGI(w, r, endpointToken, h.serveToken)
@@ -212,6 +227,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	case pathTicket:
 		h.serveCGI(w, r, endpointTicket, h.serveTicket)
 	case pathVerify:
+		h.allowStubOrigin(w, r) // the stub's checks only (cors.go)
 		h.state.count(endpointVerify)
 		h.serveVerify(w, r)
 	case pathStats:
@@ -229,6 +245,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	case pathPayOrder:
 		h.serveOrder(w, r)
 	case pathPayVerify:
+		h.allowStubOrigin(w, r)
 		h.servePayVerify(w, r)
 	case pathOAuthAuthorize:
 		h.serveAuthorize(w, r)

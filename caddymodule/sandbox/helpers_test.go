@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef"
@@ -59,6 +60,9 @@ func provision(t *testing.T, h *Handler) {
 	t.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
+	if h.logger == nil {
+		h.logger = zap.NewNop() // not Caddy's default logger: every Provision warns
+	}
 	if err := h.Provision(ctx); err != nil {
 		t.Fatalf("Provision: %v", err)
 	}
@@ -81,6 +85,27 @@ func serve(t *testing.T, h *Handler, method, target, body string) *httptest.Resp
 		t.Fatalf("ServeHTTP(%s %s): %v", method, target, err)
 	}
 	return rec
+}
+
+// serveCT is serve with a Content-Type ("" for none).
+func serveCT(t *testing.T, h *Handler, method, target, contentType, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	if err := h.ServeHTTP(rec, req, nil); err != nil {
+		t.Fatalf("ServeHTTP(%s %s): %v", method, target, err)
+	}
+	return rec
+}
+
+// control sends a control call as its callers must: POST, a JSON body,
+// Content-Type application/json.
+func control(t *testing.T, h *Handler, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return serveCT(t, h, http.MethodPost, target, "application/json", body)
 }
 
 // decode decodes a JSON answer into T, failing the test on other content.

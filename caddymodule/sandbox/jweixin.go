@@ -32,18 +32,3 @@ func (h *Handler) serveJweixin(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(strings.Replace(jweixinJS, "SANDBOX_ORIGIN", string(origin), 1)))
 	}
 }
-
-// allowCrossOrigin lets pages on other origins (the site under test) call
-// the sandbox's /sandbox/ API, as the stub script does. It reports whether
-// the request was a preflight, which it has answered.
-func allowCrossOrigin(w http.ResponseWriter, r *http.Request) bool {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	if r.Method != http.MethodOptions {
-		return false
-	}
-	w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
-	w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
-	w.Header().Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusNoContent)
-	return true
-}

@@ -15,14 +15,16 @@
 	function verify(cfg, url, done) {
 		var x = new XMLHttpRequest();
 		x.open("POST", sandbox + "/sandbox/verify");
-		// text/plain keeps it a simple cross-origin request (no preflight)
+		// text/plain keeps it a simple cross-origin request (no preflight);
+		// the sandbox lets the page read the answer when the page's origin
+		// is in its allow_origin
 		x.setRequestHeader("Content-Type", "text/plain");
 		x.onload = function () {
 			var r;
 			try { r = JSON.parse(x.responseText); } catch (e) { r = {ok: false, errmsg: "unreadable verify answer"}; }
 			done(r);
 		};
-		x.onerror = function () { done({ok: false, errmsg: "sandbox unreachable"}); };
+		x.onerror = function () { done({ok: false, errmsg: "sandbox unreachable, or this page's origin is not in its allow_origin"}); };
 		x.send(JSON.stringify({appId: cfg.appId, timestamp: cfg.timestamp, nonceStr: cfg.nonceStr,
 			signature: cfg.signature, url: url}));
 	}
@@ -93,7 +95,7 @@
 				state.log.push({pay: params["package"], ok: v.ok, errmsg: v.errmsg || ""});
 				done(v.ok, v.ok ? name + ":ok" : name + ":fail, " + v.errmsg);
 			};
-			x.onerror = function () { done(false, name + ":fail, sandbox unreachable"); };
+			x.onerror = function () { done(false, name + ":fail, sandbox unreachable, or this page's origin is not in its allow_origin"); };
 			x.send(JSON.stringify({appId: params.appId || cfg.appId, timeStamp: String(params.timeStamp || params.timestamp),
 				nonceStr: params.nonceStr, "package": params["package"], signType: params.signType, paySign: params.paySign}));
 		});

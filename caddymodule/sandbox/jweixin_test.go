@@ -47,29 +47,3 @@ func TestJweixinStub(t *testing.T) {
 		})
 	}
 }
-
-func TestSandboxAPIAllowsCrossOrigin(t *testing.T) {
-	h, _ := newTestHandler(t)
-	r := httptest.NewRequest(http.MethodOptions, "/sandbox/verify", nil)
-	w := httptest.NewRecorder()
-	if err := h.ServeHTTP(w, r, nil); err != nil {
-		t.Fatal(err)
-	}
-	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "*" ||
-		!strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), "POST") {
-		t.Errorf("preflight: %d %v", w.Code, w.Header())
-	}
-	r = httptest.NewRequest(http.MethodGet, "/sandbox/stats", nil)
-	w = httptest.NewRecorder()
-	_ = h.ServeHTTP(w, r, nil)
-	if w.Header().Get("Access-Control-Allow-Origin") != "*" {
-		t.Errorf("stats answer not readable cross-origin: %v", w.Header())
-	}
-	// the WeChat API itself is not a browser API
-	r = httptest.NewRequest(http.MethodOptions, "/cgi-bin/token", nil)
-	w = httptest.NewRecorder()
-	_ = h.ServeHTTP(w, r, nil)
-	if w.Header().Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("/cgi-bin answers CORS: %v", w.Header())
-	}
-}

@@ -217,7 +217,9 @@ func TestConcurrentUse(t *testing.T) {
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, pathStableToken, strings.NewReader(stableBody(t, "client_credential", h.AppID, testSecret, i%2 == 0))), nil)
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, pathTicket+"?type=jsapi&access_token="+token, nil), nil)
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, pathVerify+"?url=x&appId="+h.AppID, nil), nil)
-				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, pathFault, strings.NewReader(`{"endpoint":"*","errcode":-1}`)), nil)
+				fault := httptest.NewRequest(http.MethodPost, pathFault, strings.NewReader(`{"endpoint":"*","errcode":-1}`))
+				fault.Header.Set("Content-Type", "application/json")
+				h.ServeHTTP(httptest.NewRecorder(), fault, nil)
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, pathStats, nil), nil)
 			}
 		})

@@ -79,7 +79,9 @@ func TestOAuthFlow(t *testing.T) {
 	}
 	// a stable openid per user: the same user again, and after a reset
 	code2, _ := authorize(t, h, authorizeURL(h, "s2", ""))
-	serve(t, h, http.MethodPost, pathReset, "")
+	if rec := control(t, h, pathReset, "{}"); rec.Code != http.StatusOK {
+		t.Fatalf("reset: %d %s", rec.Code, rec.Body)
+	}
 	code3, _ := authorize(t, h, authorizeURL(h, "s3", ""))
 	if code2 == code || code3 == code2 {
 		t.Error("codes repeat")

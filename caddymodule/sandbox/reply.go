@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strings"
 )
@@ -118,6 +119,27 @@ func requireMethod(w http.ResponseWriter, r *http.Request, methods ...string) bo
 	w.Header().Set("Allow", strings.Join(methods, ", "))
 	writeControlError(w, http.StatusMethodNotAllowed, "method not allowed")
 	return false
+}
+
+// readControl admits a control call (/sandbox/fault, /sandbox/chaos,
+// /sandbox/reset, /sandbox/rotate): POST only (405 with Allow: POST
+// otherwise), with Content-Type application/json (415 otherwise), and a
+// JSON body that decodes into v (400 otherwise; {} for the calls that take
+// no option). It reports whether the call may go on; otherwise it has
+// answered.
+//
+// The Content-Type rule is what keeps web pages out: a page can send a
+// form or a text/plain body anywhere without asking, but a JSON POST to
+// another origin needs a CORS preflight, which the sandbox never grants.
+func readControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	if !requireMethod(w, r, http.MethodPost) {
+		return false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeControlError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return false
+	}
+	return decodeControl(w, r, v)
 }
 
 // decodeControl reads a control call's JSON body into v, refusing unknown

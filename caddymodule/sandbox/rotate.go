@@ -8,13 +8,14 @@ import (
 // pathRotate is the control call that rotates the app's credentials.
 const pathRotate = "/sandbox/rotate"
 
-// serveRotate handles POST /sandbox/rotate: every issued token and ticket
-// stops working at once, without notice, and new ones are issued, as when
-// another service of the same account refreshes them. The old tokens then
-// answer 40001 and signatures made with the old tickets fail verification
-// ("invalid signature"); counters, faults and orders stay.
+// serveRotate handles POST /sandbox/rotate (body {}): every issued token
+// and ticket stops working at once, without notice, and new ones are
+// issued, as when another service of the same account refreshes them. The
+// old tokens then answer 40001 and signatures made with the old tickets
+// fail verification ("invalid signature"); counters, faults and orders
+// stay.
 func (h *Handler) serveRotate(w http.ResponseWriter, r *http.Request) {
-	if !requireMethod(w, r, http.MethodPost) {
+	if !readControl(w, r, &struct{}{}) {
 		return
 	}
 	h.state.rotate()

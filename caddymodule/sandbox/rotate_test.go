@@ -10,7 +10,7 @@ func TestRotateInvalidatesWithoutNotice(t *testing.T) {
 	h, _ := newTestHandler(t)
 	token := stableToken(t, h, false).AccessToken
 	ticket := getTicket(t, h, token).Ticket
-	if rec := serve(t, h, http.MethodPost, pathRotate, ""); rec.Code != http.StatusOK {
+	if rec := control(t, h, pathRotate, "{}"); rec.Code != http.StatusOK {
 		t.Fatalf("rotate: %d %s", rec.Code, rec.Body)
 	}
 	// the old token is no longer the latest

@@ -69,7 +69,7 @@ func TestStallThenAnswer(t *testing.T) {
 
 func TestStallRefusedNegative(t *testing.T) {
 	h, _ := newTestHandler(t)
-	rec := serve(t, h, http.MethodPost, pathFault, `{"endpoint":"token","stall":"-1s"}`)
+	rec := control(t, h, pathFault, `{"endpoint":"token","stall":"-1s"}`)
 	if got := decode[controlReply](t, rec); rec.Code != http.StatusBadRequest || got.ErrMsg != "stall must not be negative" {
 		t.Errorf("got %d %+v", rec.Code, got)
 	}

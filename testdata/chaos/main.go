@@ -20,6 +20,7 @@
 //	go run ./testdata/chaos -quick       # about a minute
 //	go run ./testdata/chaos -duration 10m -rate 100
 //	go run ./testdata/chaos -ttl 2h     # WeChat's real credential lifetime
+//	go run ./testdata/chaos -quick -ttl 7s  # short lives: refreshes outlast them (CI)
 package main
 
 import (
@@ -52,7 +53,7 @@ func main() {
 	quick := flag.Bool("quick", false, "a run of about a minute (overrides -duration)")
 	rate := flag.Int("rate", 50, "page requests per second, across both instances")
 	keep := flag.Bool("keep", false, "keep the working directory (configs, logs, storage)")
-	ttl := flag.Duration("ttl", 0, "the sandbox's token_ttl (default: 24s, scaled up with -duration above 3m)")
+	ttl := flag.Duration("ttl", 0, "the sandbox's token_ttl (default: 24s, scaled up with -duration above 3m; CI also runs -quick -ttl 7s)")
 	flag.Parse()
 	if *quick {
 		*duration = time.Minute

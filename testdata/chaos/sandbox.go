@@ -33,7 +33,7 @@ func (s sandboxClient) post(path, body string) error {
 func (s sandboxClient) chaos(setting string) error { return s.post("/sandbox/chaos", setting) }
 
 // rotate replaces every token and ticket without notice.
-func (s sandboxClient) rotate() error { return s.post("/sandbox/rotate", "") }
+func (s sandboxClient) rotate() error { return s.post("/sandbox/rotate", "{}") }
 
 // wechatCalls is the number of calls to the emulated WeChat endpoints so
 // far, faulted ones included; verify calls are the harness's own.

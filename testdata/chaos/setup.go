@@ -30,8 +30,11 @@ const (
 	// minTokenTTL keeps a refresh through the latency phase (a token and a
 	// ticket call of up to 3.5 s each) inside the credential's last quarter
 	// of usable life plus its margin (0.325 of the life): 7 s needs 21.5 s.
-	// Shorter lives make the sidecar serve signatures the sandbox rejects
-	// (see -ttl 7s), which a real 2 h life never comes near.
+	// With shorter lives (-ttl 7s, which CI runs too) refreshes outlast the
+	// credentials: pages go unsigned (fail-open) for longer, but must never
+	// be signed with a ticket the sandbox rejects. At 7 s they were, before
+	// the store judged a flight's ticket when the flight ends rather than
+	// when it starts.
 	minTokenTTL = 24 * time.Second
 )
 

@@ -1,8 +1,9 @@
 // Package config holds the configuration checks and helpers every handler
 // of the plugin (wechat_jssdk, wechat_pay, wechat_oauth, wechat_sandbox)
 // needs the same way: recognising and resolving secret placeholders,
-// finding Caddy's storage, and deciding what counts as an http(s) URL, a
-// header name or a plain URL path.
+// finding Caddy's storage, deciding what counts as an http(s) URL, a
+// header name or a plain URL path, and warning about a plain-http URL a
+// secret travels to (plainhttp.go).
 //
 // They live here once because copies drift: a secret one handler trims
 // and another does not, or a header name one accepts and another refuses,
@@ -121,29 +122,4 @@ func ValidPathChars(p string) bool {
 		}
 	}
 	return true
-}
-
-// SameHeaderName compares header names ignoring case and '_' versus '-':
-// CGI, FastCGI and several frameworks map both X-Name and X_Name to the
-// same variable (HTTP_X_NAME), so a backend reads them as one header.
-func SameHeaderName(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if foldHeaderByte(a[i]) != foldHeaderByte(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func foldHeaderByte(c byte) byte {
-	switch {
-	case c == '_':
-		return '-'
-	case c >= 'A' && c <= 'Z':
-		return c + 'a' - 'A'
-	}
-	return c
 }

@@ -202,28 +202,3 @@ func TestValidPathChars(t *testing.T) {
 		}
 	}
 }
-
-func TestSameHeaderName(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want bool
-	}{
-		{"X-WeChat-OpenID", "X-WeChat-OpenID", true},
-		{"X-WeChat-OpenID", "x-wechat-openid", true},
-		{"X-WeChat-OpenID", "X_WECHAT_OPENID", true},
-		{"x_a", "X-A", true},
-		{"X-A", "X-B", false},
-		{"X-A", "X-AB", false},
-		{"X-A", "X.A", false},
-		{"", "", true},
-		{"X-[", "X-{", false}, // only letters fold: '[' is not '{'
-		{"X-@", "X-`", false},
-	} {
-		if got := SameHeaderName(tc.a, tc.b); got != tc.want {
-			t.Errorf("SameHeaderName(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
-		}
-		if got := SameHeaderName(tc.b, tc.a); got != tc.want {
-			t.Errorf("SameHeaderName(%q, %q) = %v, want %v (not symmetric)", tc.b, tc.a, got, tc.want)
-		}
-	}
-}
