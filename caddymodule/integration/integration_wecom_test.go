@@ -438,3 +438,47 @@ func TestWeComSecretsNeverLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestWeComValidateNamesDirectiveAndOption: `caddy validate` refuses a bad
+// WeCom configuration naming the directive and the option, without
+// repeating a secret, and accepts a good one.
+func TestWeComValidateNamesDirectiveAndOption(t *testing.T) {
+	t.Setenv("JSSDK_EMPTY", "")
+	t.Setenv("JSSDK_TEST_WECOM_SECRET", wecomSecret)
+	jssdk := func(opts string) string {
+		return "{\n\tadmin off\n}\nhttp://localhost:9099 {\n\twechat_jssdk {\n" + opts + "\n\t}\n\trespond ok\n}\n"
+	}
+	ok := "corp_id ww0123456789abcdef\n agent_id 1000002\n corp_secret {env.JSSDK_TEST_WECOM_SECRET}\n"
+	for _, tc := range []struct {
+		name, caddyfile string
+		want            []string
+	}{
+		{"mixed with app_secret", jssdk(ok + "app_secret s3cr3t-value"), []string{"wechat_jssdk", "app_secret", "corp_id"}},
+		{"mixed with token_header", jssdk(ok + "token_header X-Key s3cr3t-value"), []string{"wechat_jssdk", "token_header", "corp_id"}},
+		{"missing corp_id", jssdk("agent_id 1000002\n corp_secret s3cr3t-value"), []string{"wechat_jssdk", "corp_id", "required"}},
+		{"missing agent_id", jssdk("corp_id ww0123456789abcdef\n corp_secret s3cr3t-value"), []string{"wechat_jssdk", "agent_id", "required"}},
+		{"missing corp_secret", jssdk("corp_id ww0123456789abcdef\n agent_id 1000002"), []string{"wechat_jssdk", "corp_secret", "required"}},
+		{"placeholder corp_id", jssdk("corp_id ww_CORPID\n agent_id 1\n corp_secret s3cr3t-value"), []string{"wechat_jssdk", "corp_id"}},
+		{"bad agent_id", jssdk("corp_id ww0123456789abcdef\n agent_id s3cr3t-value\n corp_secret x"), []string{"wechat_jssdk", "agent_id"}},
+		{"bad budget", jssdk(ok + "corp_ticket_budget 1000"), []string{"wechat_jssdk", "corp_ticket_budget"}},
+		{"empty secret placeholder", jssdk("corp_id ww0123456789abcdef\n agent_id 1000002\n corp_secret {env.JSSDK_EMPTY}"), []string{"wechat_jssdk", "corp_secret"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validate(tc.caddyfile)
+			if err == nil {
+				t.Fatalf("config validated:\n%s", tc.caddyfile)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value") {
+				t.Errorf("error %q shows the secret", err)
+			}
+		})
+	}
+	if err := validate(jssdk(ok)); err != nil {
+		t.Errorf("a good config fails: %v", err)
+	}
+}
