@@ -18,6 +18,7 @@
 //	block_wecom.go     the WeCom block: wx.config with the corp ticket, wx.agentConfig with the app's
 //	store_wecom.go     the pooled WeCom stores (one token, two tickets) per app
 //	admin.go, metrics.go  admin.api.wechat_jssdk and the caddy_wechat_* metrics
+//	admin_wecom.go     the WeCom apps in the admin API (listing, refresh)
 //	once.go            what is logged once per cause (a Host on another port)
 //
 // What needs no Caddy lives in the libraries beside it (wechat, credential,

@@ -329,9 +329,7 @@ var _ credential.Shared = (*sharedStorage)(nil)
 
 // tickets returns what a page is signed with: the jsapi_ticket, and in
 // WeCom mode the agent_config ticket too (else ""), bounded by the
-// configured timeout. On a cold cache the two are waited for side by side:
-// the stores share one token fetch, and neither ticket waits for the
-// other's call.
+// configured timeout.
 func (p *pageSigner) tickets(ctx context.Context) (ticket, agentTicket string, err error) {
 	if p.agent == nil {
 		ticket, err = p.ticket(ctx)
@@ -342,9 +340,17 @@ func (p *pageSigner) tickets(ctx context.Context) (ticket, agentTicket string, e
 	if ok && agentOK {
 		return ticket, agentTicket, nil
 	}
+	return p.weComTicketsSlow(ctx, ticket, ok, agentTicket, agentOK)
+}
+
+// weComTicketsSlow waits for the WeCom tickets not cached. When neither is,
+// the two are waited for side by side: the stores share one token fetch,
+// and neither ticket waits for the other's call. (A function of its own:
+// the goroutine's closure would otherwise cost every page an allocation.)
+func (p *pageSigner) weComTicketsSlow(ctx context.Context, ticket string, ok bool, agentTicket string, agentOK bool) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	var agentErr error
+	var err, agentErr error
 	var done chan struct{}
 	switch {
 	case agentOK:
