@@ -182,9 +182,18 @@ func sandboxStatsAt(t *testing.T, base string) map[string]int {
 		t.Fatalf("sandbox stats: %v", err)
 	}
 	defer resp.Body.Close()
-	var m map[string]int
-	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+	// The counts are the top-level numbers; a sandbox that plays a WeCom
+	// corp adds a nested "wecom" object, read by wecomStats.
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
 		t.Fatalf("sandbox stats: %v", err)
+	}
+	m := make(map[string]int, len(raw))
+	for k, v := range raw {
+		var n int
+		if json.Unmarshal(v, &n) == nil {
+			m[k] = n
+		}
 	}
 	return m
 }
