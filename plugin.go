@@ -37,7 +37,7 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("wechat_pay", pay.ParseCaddyfile)
 	httpcaddyfile.RegisterDirective("wechat_oauth", oauth.ParseDirective)
 	httpcaddyfile.RegisterHandlerDirective("wechat_pay_api", payapi.ParseCaddyfile)
-	httpcaddyfile.RegisterHandlerDirective("wechat_pay_notify", paynotify.ParseCaddyfile)
+	httpcaddyfile.RegisterDirective("wechat_pay_notify", paynotify.ParseDirective)
 
 	// Ahead of the rewrites (try_files … /index.html for an SPA), so that
 	// a path matcher on the directive sees the path the browser asked for,
@@ -54,22 +54,25 @@ func init() {
 	// A responder: ahead of respond and file_server so a catch-all site
 	// block can put the sandbox under a path matcher.
 	httpcaddyfile.RegisterDirectiveOrder("wechat_sandbox", httpcaddyfile.Before, "respond")
-	// Both WeChat Pay v3 gateways sit immediately before reverse_proxy
-	// (and so before php_fastcgi and file_server): after every rewrite
-	// (rewrite, uri, handle_path's strip, try_files), so that
-	// wechat_pay_api signs the path and query exactly as reverse_proxy
-	// sends them and nothing changes them after the signature; after
-	// request_body and request_header, whose limits and header changes
-	// apply first; after respond, abort and error, so an operator's
-	// `respond @outsider 403` refuses outsiders before anything is signed
-	// or forwarded; and inside encode, which compresses only what they let
-	// through. wechat_pay_notify first: if both ever share a route (they
-	// should not), a notification is checked and decrypted before anything
-	// could sign it as a call to WeChat Pay, and wechat_pay_api would then
-	// refuse it (not a /v3/ path) rather than send it on.
-	httpcaddyfile.RegisterDirectiveOrder("wechat_pay_notify", httpcaddyfile.Before, "reverse_proxy")
-	// (Both "before reverse_proxy": the second registered lands between
-	// the first and reverse_proxy. The reference must be a standard
-	// directive.)
+	// wechat_pay_notify: early, with wechat_oauth (after it: both "before
+	// method", the later registration lands nearer method). Like
+	// wechat_oauth it sees every request of its site (its matcher is
+	// applied by the handler, not the route) and removes client-sent
+	// X-WeChat-Pay-* from all of them, so it must run ahead of handle,
+	// handle_path and route, whose blocks would otherwise take a request
+	// to the backend unstripped; and its matcher then sees the notify_url
+	// path as WeChat Pay called it, before any rewrite. What it forwards
+	// (the decrypted JSON) goes on through the rewrites and blocks to
+	// reverse_proxy (or php_fastcgi) like any request. After request_body,
+	// whose limit applies first.
+	httpcaddyfile.RegisterDirectiveOrder("wechat_pay_notify", httpcaddyfile.Before, "method")
+	// wechat_pay_api: immediately before reverse_proxy (and so before
+	// php_fastcgi and file_server), after every rewrite (rewrite, uri,
+	// handle_path's strip, try_files), so that it signs the path and
+	// query exactly as reverse_proxy sends them and nothing changes them
+	// after the signature; after request_header, whose changes apply
+	// first; after respond, abort and error, so that an operator's
+	// `respond @outsider 403` refuses outsiders before anything is signed;
+	// inside encode, which compresses only the verified answer.
 	httpcaddyfile.RegisterDirectiveOrder("wechat_pay_api", httpcaddyfile.Before, "reverse_proxy")
 }

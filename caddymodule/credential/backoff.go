@@ -71,12 +71,18 @@ func (s *Store) failed(err error) error {
 		return errClosed
 	}
 	now := s.now()
-	class := wechat.Classify(err)
+	class := classify(err)
 	code := errCode(err)
+	var budgetErr *BudgetError
+	overBudget := errors.As(err, &budgetErr)
 
 	s.mu.Lock()
 	s.fail.streak++
 	delay := retryDelay(class, code, s.fail.streak, s.jitter)
+	if overBudget {
+		// No call until the budget has room again.
+		delay = budgetErr.RetryAfter
+	}
 	newCause := !s.fail.active || s.fail.class != class || s.fail.code != code
 	if !s.fail.active {
 		s.fail.since = now
@@ -89,7 +95,7 @@ func (s *Store) failed(err error) error {
 	s.mu.Unlock()
 
 	fields := append(errFields(err), zap.Duration("retry_in", delay), zap.Int("consecutive_failures", streak))
-	if newCause {
+	if newCause && !overBudget { // refusedByBudget logged the refusal once
 		s.log.Log(failureLevel(class), "cannot get a jsapi_ticket from WeChat", fields...)
 	} else {
 		s.log.Debug("still cannot get a jsapi_ticket from WeChat", fields...)
@@ -124,11 +130,20 @@ func failureLevel(class wechat.Class) zapcore.Level {
 	}
 }
 
+// classify is wechat.Classify, with the store's own refusal: a ticket
+// call over the budget is a quota, the store's own.
+func classify(err error) wechat.Class {
+	if errors.Is(err, ErrBudgetExhausted) {
+		return wechat.ClassQuota
+	}
+	return wechat.Classify(err)
+}
+
 // errFields describes err for a log line. Source errors carry no secret
 // (wechat's errors are built so), and the store adds none.
 func errFields(err error) []zap.Field {
 	return []zap.Field{
-		zap.String("class", wechat.Classify(err).String()),
+		zap.String("class", classify(err).String()),
 		zap.Int("errcode", errCode(err)),
 		zap.Error(err),
 	}

@@ -1,6 +1,7 @@
 // Package credential keeps one WeChat app's jsapi_ticket (and the access
 // token it is fetched with) ready for the page handlers, which ask for it on
-// every injected page through Store.Ticket.
+// every injected page through Store.Ticket. A WeCom app's two tickets are
+// two Stores sharing one token (NewWeCom, see below).
 //
 // # The life of a credential
 //
@@ -85,4 +86,64 @@
 // written or locked, the store goes on as if it were alone (its own cache,
 // its own fetch), logs each cause once per outage and the recovery once,
 // and counts every failure (Stats.Shared).
+//
+// # WeCom: one token, two tickets
+//
+// A WeCom (企业微信) H5 app signs wx.config with the corp's jsapi_ticket and
+// wx.agentConfig with the app's (agent_config) ticket, both fetched with the
+// app's one access token. NewWeCom builds that as two ordinary Stores,
+// WeCom.Corp and WeCom.Agent, over one token holder they share: each ticket
+// keeps everything a Store does for it — its cache entry, L2 record and
+// lock, refresh ahead, backoff, suspect refetch, budget and Stats — and
+// neither store fetches a token: both ask the holder, which fetches one
+// for both (singleflight), reads and writes its own L2 record under its own
+// lock, and replaces a token a ticket endpoint rejected (40001, 40014,
+// 42001) once, however many stores and callers report it. So a cold start
+// costs one token call and one call per ticket, in one instance or across
+// instances sharing an L2, and a rejected token costs one token call. This
+// was chosen over a store holding N tickets because the Official Account
+// store is left as it was: a Store without a holder behaves exactly as
+// before.
+//
+// The L2 names are SharedPrefix+"/wecom_token" and
+// SharedPrefix+"/wecom_agent_ticket" for the app, and
+// CorpSharedPrefix+"/wecom_corp_ticket" for the corp ticket, which belongs
+// to the corp: a prefix naming the corp alone lets the corp's apps share it.
+// Each has a lock named after it with "_refresh". A ticket store's flight
+// takes its ticket's lock and then, if it needs a token, the holder takes
+// the token's lock: always in that order, so no two flights wait for each
+// other. WeCom's gettoken hands back the same token while it is valid, so
+// there is no forced token: a token WeCom hands back and rejects again
+// makes the store back off, as with a token service.
+//
+// A failed token fetch is answered from the holder's memory for the first
+// backoff step of its class (1 s transient, 5 min configuration: gettoken's
+// 40001 is a wrong secret), so that the two stores, whose backoff windows
+// do not start at the same instant, cost one call, not two. Each store logs
+// the failure once, with a "ticket" field saying which.
+//
+// # Ticket budgets
+//
+// A store with Config.TicketBudget (WeCom stores always have one) counts
+// its ticket calls over the last hour on its clock and refuses one that
+// would exceed the budget: no request is made, the refusal is counted
+// (Stats.BudgetRefusals) and logged once per run of refusals, and the store
+// backs off until the oldest call leaves the hour, serving its cached
+// ticket meanwhile, stale too while WeChat still accepts it. Every ticket
+// call counts: refreshes, the second call of an invalid-token cure,
+// RefreshTicket, Refresh. A suspect-ticket refetch (RefreshTicket) may use
+// only half the budget and is refused before the suspect ticket is dropped,
+// so reports of invalid signatures, which a page with a wrong URL can make
+// endlessly, can neither empty the budget nor leave pages without a ticket.
+//
+// WeCom allows about 400 corp-ticket calls an hour per corp (at most 100 per
+// app) and 100 agent-ticket calls an hour per app. A healthy store makes one
+// call per ticket about every 80 minutes, so the defaults are low:
+// DefaultCorpTicketBudget 20 (five instances of one app that each use up
+// their budget stay at the per-app limit; the corp's other apps and other
+// software keep the rest of its 400) and DefaultAgentTicketBudget 30 (three
+// instances stay under the app's 100). The budget is per store, that is per
+// instance: instances sharing an L2 make one call per refresh between them,
+// and the budget bounds what each can do when something goes wrong. An
+// Official Account store has no budget unless configured.
 package credential

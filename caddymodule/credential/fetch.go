@@ -57,6 +57,12 @@ func (s *Store) flight() (any, error) {
 // fetchTicket gets a ticket with the cached token, curing a rejected token
 // (see the package documentation), and caches it.
 func (s *Store) fetchTicket() (entry, error) {
+	// With the budget used up, not even the token is fetched.
+	if s.budget > 0 {
+		if wait := s.budgetWait(s.now()); wait > 0 {
+			return entry{}, s.refusedByBudget(s.budget, wait)
+		}
+	}
 	tok, err := s.accessToken()
 	if err != nil {
 		return entry{}, err
@@ -66,16 +72,20 @@ func (s *Store) fetchTicket() (entry, error) {
 	if wechat.Classify(err) == wechat.ClassInvalidToken {
 		s.log.Info("access token rejected by the ticket endpoint; fetching a new one", errFields(err)...)
 		var again string
-		again, start, tk, err = s.ticketWithNewToken(false)
+		again, start, tk, err = s.ticketWithNewToken(tok.value, false)
 		if wechat.Classify(err) == wechat.ClassInvalidToken && again == tok.value && s.canForce && s.takeForce(start) {
 			s.log.Warn("WeChat handed back the token it rejects; forcing a new one", errFields(err)...)
-			_, start, tk, err = s.ticketWithNewToken(true)
+			_, start, tk, err = s.ticketWithNewToken(again, true)
 		}
 		if wechat.Classify(err) == wechat.ClassInvalidToken {
 			// Do not keep a token WeChat rejects: the next attempt, after
 			// backoff, starts from a fresh one (and not from the L2's copy).
-			s.cache.Del(keyToken)
-			s.rejectedToken = again
+			if s.token != nil {
+				s.token.reject(again)
+			} else {
+				s.cache.Del(keyToken)
+				s.rejectedToken = again
+			}
 		}
 	}
 	if err != nil {
@@ -91,12 +101,18 @@ func (s *Store) fetchTicket() (entry, error) {
 	return e, nil
 }
 
-// ticketWithNewToken drops the cached token, fetches another (forced or not)
-// and calls for a ticket with it. It returns the token used, when the ticket
-// call started, and the ticket call's result.
-func (s *Store) ticketWithNewToken(force bool) (token string, start time.Time, tk wechat.Credential, err error) {
-	s.cache.Del(keyToken)
-	tok, err := s.fetchToken(force)
+// ticketWithNewToken drops the cached token, rejected, fetches another
+// (forced or not) and calls for a ticket with it. It returns the token
+// used, when the ticket call started, and the ticket call's result. With a
+// shared token, the holder replaces rejected once for all its stores.
+func (s *Store) ticketWithNewToken(rejected string, force bool) (token string, start time.Time, tk wechat.Credential, err error) {
+	var tok entry
+	if s.token != nil {
+		tok, err = s.token.get(s.ctx, rejected, false)
+	} else {
+		s.cache.Del(keyToken)
+		tok, err = s.fetchToken(force)
+	}
 	if err != nil {
 		return "", time.Time{}, wechat.Credential{}, err
 	}
@@ -108,6 +124,9 @@ func (s *Store) ticketWithNewToken(force bool) (token string, start time.Time, t
 // accessToken returns the cached token while it is usable and outlives
 // the ticket call about to be made with it, else a new one.
 func (s *Store) accessToken() (entry, error) {
+	if s.token != nil {
+		return s.token.get(s.ctx, "", false)
+	}
 	if e, ok := s.cache.Get(keyToken); ok && s.outlivesCall(e, s.now()) {
 		return e, nil
 	}
@@ -144,8 +163,11 @@ func (s *Store) fetchToken(force bool) (entry, error) {
 	return e, nil
 }
 
-// callTicket calls the Source for a ticket.
+// callTicket calls the Source for a ticket, unless the budget refuses it.
 func (s *Store) callTicket(accessToken string) (wechat.Credential, error) {
+	if err := s.reserveTicketCall(s.now()); err != nil {
+		return wechat.Credential{}, err
+	}
 	s.counts.ticketFetches.Add(1)
 	ctx, cancel := context.WithTimeout(s.ctx, s.fetchTimeout)
 	defer cancel()

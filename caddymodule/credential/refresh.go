@@ -44,9 +44,22 @@ const flightRefresh = "forced refresh"
 // a reload may be closing): it then fails with ErrClosed.
 func (s *Store) Refresh(ctx context.Context) error {
 	return s.limitedFlight(ctx, flightRefresh, s.reserveForce, func() error {
-		s.cache.Del(keyToken)
-		if _, err := s.fetchToken(true); err != nil {
-			return err
+		if s.budget > 0 {
+			if wait := s.budgetWait(s.now()); wait > 0 {
+				return s.refusedByBudget(s.budget, wait)
+			}
+		}
+		if s.token != nil {
+			// A shared token is fetched again (WeCom's gettoken has no
+			// force: it hands back the token while it is valid).
+			if _, err := s.token.get(s.ctx, "", true); err != nil {
+				return err
+			}
+		} else {
+			s.cache.Del(keyToken)
+			if _, err := s.fetchToken(true); err != nil {
+				return err
+			}
 		}
 		_, err := s.fetchTicket()
 		return err

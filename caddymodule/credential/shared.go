@@ -64,11 +64,19 @@ func (e errLockWait) Error() string {
 func (e errLockWait) Unwrap() error { return context.DeadlineExceeded }
 
 // sharedL2 is the store's link to its Shared storage, with its counters.
+// A WeCom token holder has one of its own (see token.go).
 type sharedL2 struct {
-	st                      Shared
-	tokenKey, ticketKey     string
-	lockName                string
-	lockWait                time.Duration
+	st                  Shared
+	tokenKey, ticketKey string
+	lockName            string
+	lockWait            time.Duration
+	// ctx is the owner's: cancelled when it closes. timeout bounds one
+	// storage operation; log and now are the owner's logger and clock.
+	ctx     context.Context
+	timeout time.Duration
+	log     *zap.Logger
+	now     func() time.Time
+
 	hits, misses            atomic.Uint64
 	lockAcquired, lockTimed atomic.Uint64
 	lockWaitNanos           atomic.Int64
@@ -83,13 +91,33 @@ type sharedL2 struct {
 
 var sharedOps = [...]string{OpLoad, OpStore, OpLock, OpUnlock}
 
-func newSharedL2(st Shared, prefix string, wait time.Duration) *sharedL2 {
+// sharedKeys names a store's records and lock in the L2.
+type sharedKeys struct {
+	token, ticket, lock string
+}
+
+// officialKeys are the names of an Official Account store's records.
+func officialKeys(prefix string) sharedKeys {
+	return sharedKeys{token: prefix + "/token", ticket: prefix + "/ticket", lock: prefix + "/refresh"}
+}
+
+// newSharedL2 links to st for the store s (or a token holder with the same
+// context, timeout, logger and clock).
+func (s *Store) newSharedL2(st Shared, keys sharedKeys, wait time.Duration) *sharedL2 {
+	return newSharedL2(st, keys, wait, s.ctx, s.fetchTimeout, s.log, s.now)
+}
+
+func newSharedL2(st Shared, keys sharedKeys, wait time.Duration, ctx context.Context, timeout time.Duration, log *zap.Logger, now func() time.Time) *sharedL2 {
 	return &sharedL2{
 		st:        st,
-		tokenKey:  prefix + "/token",
-		ticketKey: prefix + "/ticket",
-		lockName:  prefix + "/refresh",
+		tokenKey:  keys.token,
+		ticketKey: keys.ticket,
+		lockName:  keys.lock,
 		lockWait:  wait,
+		ctx:       ctx,
+		timeout:   timeout,
+		log:       log,
+		now:       now,
 		logged:    make(map[string]map[string]bool),
 	}
 }
@@ -105,32 +133,37 @@ func (l *sharedL2) key(k uint64) string {
 // still usable at now; an absent, expired or unreadable record is a miss,
 // and a failing storage is logged and counted and is a miss too.
 func (s *Store) loadShared(key uint64, now time.Time) (entry, bool) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.fetchTimeout)
+	return s.shared.load(s.shared.key(key), now)
+}
+
+// load reads the record called name; see Store.loadShared.
+func (l *sharedL2) load(name string, now time.Time) (entry, bool) {
+	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	defer cancel()
-	raw, err := s.shared.st.Load(ctx, s.shared.key(key))
+	raw, err := l.st.Load(ctx, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		s.shared.misses.Add(1)
-		s.sharedOK(OpLoad)
+		l.misses.Add(1)
+		l.ok(OpLoad)
 		return entry{}, false
 	}
 	if err != nil {
-		s.sharedFailed(OpLoad, err)
+		l.failed(OpLoad, err)
 		return entry{}, false
 	}
-	s.sharedOK(OpLoad)
+	l.ok(OpLoad)
 	var rec sharedRecord
 	if err := json.Unmarshal(raw, &rec); err != nil || rec.Value == "" || !rec.ExpiresAt.After(rec.ObtainedAt) {
 		// Not ours or damaged: the next fetch overwrites it.
-		s.shared.misses.Add(1)
-		s.log.Debug("ignoring an unreadable shared credential record", zap.String("key", s.shared.key(key)))
+		l.misses.Add(1)
+		l.log.Debug("ignoring an unreadable shared credential record", zap.String("key", name))
 		return entry{}, false
 	}
 	e := newEntryUntil(rec.Value, rec.ObtainedAt, rec.ExpiresAt)
 	if !now.Before(e.usableUntil) {
-		s.shared.misses.Add(1)
+		l.misses.Add(1)
 		return entry{}, false
 	}
-	s.shared.hits.Add(1)
+	l.hits.Add(1)
 	return e, true
 }
 
@@ -140,18 +173,23 @@ func (s *Store) storeShared(key uint64, e entry) {
 	if s.shared == nil {
 		return
 	}
+	s.shared.store(s.shared.key(key), e)
+}
+
+// store writes e as the record called name; see Store.storeShared.
+func (l *sharedL2) store(name string, e entry) {
 	raw, err := json.Marshal(sharedRecord{Value: e.value, ObtainedAt: e.obtainedAt, ExpiresAt: e.expiresAt})
 	if err != nil {
-		s.sharedFailed(OpStore, err)
+		l.failed(OpStore, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.fetchTimeout)
+	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	defer cancel()
-	if err := s.shared.st.Store(ctx, s.shared.key(key), raw); err != nil {
-		s.sharedFailed(OpStore, err)
+	if err := l.st.Store(ctx, name, raw); err != nil {
+		l.failed(OpStore, err)
 		return
 	}
-	s.sharedOK(OpStore)
+	l.ok(OpStore)
 }
 
 // lockShared takes the refresh lock, waiting at most LockWait. It returns
@@ -159,60 +197,62 @@ func (s *Store) storeShared(key uint64, e entry) {
 // the failure and returns a no-op release: the refresh then goes on without
 // the lock, as a lone instance would. It fails only when the wait ran out
 // (errLockWait) or the store is closing.
-func (s *Store) lockShared() (func(), error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.shared.lockWait)
+func (s *Store) lockShared() (func(), error) { return s.shared.lock() }
+
+// lock takes the lock; see Store.lockShared.
+func (l *sharedL2) lock() (func(), error) {
+	ctx, cancel := context.WithTimeout(l.ctx, l.lockWait)
 	defer cancel()
 	start := time.Now() // operational time, not the store's clock
-	err := s.shared.st.Lock(ctx, s.shared.lockName)
+	err := l.st.Lock(ctx, l.lockName)
 	waited := time.Since(start)
 	switch {
 	case err == nil:
-		s.shared.lockAcquired.Add(1)
-		s.shared.lockWaitNanos.Add(int64(waited))
-		s.sharedOK(OpLock)
+		l.lockAcquired.Add(1)
+		l.lockWaitNanos.Add(int64(waited))
+		l.ok(OpLock)
 		if waited > time.Second {
-			s.log.Debug("waited for another instance's refresh", zap.Duration("waited", waited))
+			l.log.Debug("waited for another instance's refresh", zap.Duration("waited", waited))
 		}
-		return s.unlockShared, nil
-	case s.ctx.Err() != nil:
+		return l.unlock, nil
+	case l.ctx.Err() != nil:
 		return nil, ErrClosed
 	case ctx.Err() != nil:
-		s.shared.lockTimed.Add(1)
-		s.shared.lockWaitNanos.Add(int64(waited))
-		return nil, errLockWait{wait: s.shared.lockWait}
+		l.lockTimed.Add(1)
+		l.lockWaitNanos.Add(int64(waited))
+		return nil, errLockWait{wait: l.lockWait}
 	default:
-		s.sharedFailed(OpLock, err)
+		l.failed(OpLock, err)
 		return func() {}, nil
 	}
 }
 
-// unlockShared releases the refresh lock. It does not use the store's
-// context: a store being closed still releases what it holds.
-func (s *Store) unlockShared() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.fetchTimeout)
+// unlock releases the refresh lock. It does not use the owner's context:
+// a store being closed still releases what it holds.
+func (l *sharedL2) unlock() {
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	if err := s.shared.st.Unlock(ctx, s.shared.lockName); err != nil {
-		s.sharedFailed(OpUnlock, err)
+	if err := l.st.Unlock(ctx, l.lockName); err != nil {
+		l.failed(OpUnlock, err)
 		return
 	}
-	s.sharedOK(OpUnlock)
+	l.ok(OpUnlock)
 }
 
-// sharedFailed counts a storage failure and logs it unless the same cause
-// was already logged during this outage.
-func (s *Store) sharedFailed(op string, err error) {
-	if s.ctx.Err() != nil {
+// failed counts a storage failure and logs it unless the same cause was
+// already logged during this outage.
+func (l *sharedL2) failed(op string, err error) {
+	if l.ctx.Err() != nil {
 		return // closing: the operation was cancelled, nothing failed
 	}
 	for i, name := range sharedOps {
 		if name == op {
-			s.shared.errs[i].Add(1)
+			l.errs[i].Add(1)
 		}
 	}
 	cause := op + ": " + err.Error()
-	l := s.shared
 	l.mu.Lock()
-	l.lastErr = recordedError{msg: "shared storage " + cause, at: s.now()}
+	l.lastErr = recordedError{msg: "shared storage " + cause, at: l.now()}
 	causes := l.logged[op]
 	if causes == nil {
 		causes = make(map[string]bool)
@@ -224,23 +264,22 @@ func (s *Store) sharedFailed(op string, err error) {
 	}
 	l.mu.Unlock()
 	if first {
-		s.log.Warn("shared credential storage failed; this instance uses its own cache and fetches by itself",
+		l.log.Warn("shared credential storage failed; this instance uses its own cache and fetches by itself",
 			zap.String("op", op), zap.Error(err))
 	} else {
-		s.log.Debug("shared credential storage still failing", zap.String("op", op), zap.Error(err))
+		l.log.Debug("shared credential storage still failing", zap.String("op", op), zap.Error(err))
 	}
 }
 
-// sharedOK notes that op worked, logging the end of an outage once every
+// ok notes that op worked, logging the end of an outage once every
 // operation that failed during it has worked again.
-func (s *Store) sharedOK(op string) {
-	l := s.shared
+func (l *sharedL2) ok(op string) {
 	l.mu.Lock()
 	_, failed := l.logged[op]
 	delete(l.logged, op)
 	over := failed && len(l.logged) == 0
 	l.mu.Unlock()
 	if over {
-		s.log.Info("shared credential storage works again")
+		l.log.Info("shared credential storage works again")
 	}
 }

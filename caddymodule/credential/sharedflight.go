@@ -35,7 +35,10 @@ func (s *Store) sharedFlight(now time.Time) (any, error) {
 		s.recovered()
 		return e, nil
 	}
-	s.adoptSharedToken(s.now())
+	if s.token == nil {
+		// A shared token's holder reads the L2 itself, when it needs to.
+		s.adoptSharedToken(s.now())
+	}
 	e, err := s.fetchTicket()
 	if err != nil {
 		return nil, s.failed(err)

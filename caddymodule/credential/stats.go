@@ -12,6 +12,8 @@ import (
 // error texts that come from the Source, which keeps secrets out of them.
 type Stats struct {
 	// TokenFetches counts access_token calls made upstream, failed or not.
+	// A store whose token is shared (the two stores of a WeCom) makes
+	// none: its token's calls are in WeCom.TokenStats, once.
 	TokenFetches uint64
 	// TicketFetches counts jsapi_ticket calls made upstream, failed or not.
 	TicketFetches uint64
@@ -27,6 +29,16 @@ type Stats struct {
 	// ServedStale counts tickets served past their safety margin (but
 	// before WeChat's expiry) because no fresh one could be had.
 	ServedStale uint64
+	// TicketBudget is Config.TicketBudget: the most ticket calls allowed
+	// in any hour, 0 for no budget.
+	TicketBudget int
+	// TicketCallsLastHour counts the ticket calls made upstream in the
+	// last hour, on the store's clock, budget or not.
+	TicketCallsLastHour int
+	// BudgetRefusals counts the ticket calls and RefreshTicket refetches
+	// refused because they would have exceeded the budget. None of them
+	// reached WeChat.
+	BudgetRefusals uint64
 	// TicketExpiresAt is when the cached ticket expires by WeChat's
 	// expires_in, on the store's clock; zero before the first ticket.
 	TicketExpiresAt time.Time
@@ -86,8 +98,10 @@ type counters struct {
 	tokenFetches  atomic.Uint64
 	ticketFetches atomic.Uint64
 	servedStale   atomic.Uint64
-	failures      [8]atomic.Uint64    // indexed by wechat.Class
-	calls         [2][8]atomic.Uint64 // by callKind, then wechat.Class
+	// budgetRefusals counts calls refused by the ticket budget.
+	budgetRefusals atomic.Uint64
+	failures       [8]atomic.Uint64    // indexed by wechat.Class
+	calls          [2][8]atomic.Uint64 // by callKind, then wechat.Class
 }
 
 func classIndex(class wechat.Class) int {
@@ -104,12 +118,14 @@ func (c *counters) call(kind callKind, class wechat.Class) { c.calls[kind][class
 // Stats returns the current counts.
 func (s *Store) Stats() Stats {
 	st := Stats{
-		TokenFetches:  s.counts.tokenFetches.Load(),
-		TicketFetches: s.counts.ticketFetches.Load(),
-		ServedStale:   s.counts.servedStale.Load(),
-		Failures:      make(map[wechat.Class]uint64),
-		TokenCalls:    make(map[wechat.Class]uint64),
-		TicketCalls:   make(map[wechat.Class]uint64),
+		TokenFetches:   s.counts.tokenFetches.Load(),
+		TicketFetches:  s.counts.ticketFetches.Load(),
+		ServedStale:    s.counts.servedStale.Load(),
+		TicketBudget:   s.budget,
+		BudgetRefusals: s.counts.budgetRefusals.Load(),
+		Failures:       make(map[wechat.Class]uint64),
+		TokenCalls:     make(map[wechat.Class]uint64),
+		TicketCalls:    make(map[wechat.Class]uint64),
 	}
 	for _, class := range wechat.Classes() {
 		if class != wechat.ClassOK {
@@ -121,27 +137,37 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	st.TicketExpiresAt = s.ticketExpiresAt
 	st.TokenExpiresAt = s.tokenExpiresAt
+	s.budgetWaitLocked(s.now(), 0) // drops the calls that left the window
+	st.TicketCallsLastHour = len(s.ticketCallTimes)
 	if s.fail.active {
 		st.BackoffUntil = s.fail.until
 	}
 	st.LastError, st.LastErrorAt, st.LastErrorClass = s.lastErr.msg, s.lastErr.at, s.lastErr.class
 	s.mu.Unlock()
-	if l := s.shared; l != nil {
-		sh := &SharedStats{
-			Hits:          l.hits.Load(),
-			Misses:        l.misses.Load(),
-			LocksAcquired: l.lockAcquired.Load(),
-			LockTimeouts:  l.lockTimed.Load(),
-			LockWait:      time.Duration(l.lockWaitNanos.Load()),
-			Errors:        make(map[string]uint64, len(sharedOps)),
-		}
-		for i, op := range sharedOps {
-			sh.Errors[op] = l.errs[i].Load()
-		}
-		l.mu.Lock()
-		sh.LastError, sh.LastErrorAt = l.lastErr.msg, l.lastErr.at
-		l.mu.Unlock()
-		st.Shared = sh
+	if s.token != nil {
+		st.TokenExpiresAt = s.token.expiresAt()
+	}
+	if s.shared != nil {
+		st.Shared = s.shared.stats()
 	}
 	return st
+}
+
+// stats returns the L2's counters.
+func (l *sharedL2) stats() *SharedStats {
+	sh := &SharedStats{
+		Hits:          l.hits.Load(),
+		Misses:        l.misses.Load(),
+		LocksAcquired: l.lockAcquired.Load(),
+		LockTimeouts:  l.lockTimed.Load(),
+		LockWait:      time.Duration(l.lockWaitNanos.Load()),
+		Errors:        make(map[string]uint64, len(sharedOps)),
+	}
+	for i, op := range sharedOps {
+		sh.Errors[op] = l.errs[i].Load()
+	}
+	l.mu.Lock()
+	sh.LastError, sh.LastErrorAt = l.lastErr.msg, l.lastErr.at
+	l.mu.Unlock()
+	return sh
 }

@@ -62,6 +62,15 @@ type Config struct {
 	// LockWait bounds how long a refresh waits for the shared lock; zero
 	// means DefaultLockWait.
 	LockWait time.Duration
+
+	// TicketBudget, when positive, is the most ticket calls the store makes
+	// upstream in any hour (on the store's clock), whatever asks for them:
+	// refreshes, invalid-token cures, RefreshTicket, Refresh. A call over
+	// it is refused with a *BudgetError and the store backs off until the
+	// oldest call leaves the window, serving its cached ticket meanwhile
+	// (see the package documentation). Zero means no budget, as for an
+	// Official Account; WeCom stores get one by default (WeComConfig).
+	TicketBudget int
 }
 
 // DefaultFetchTimeout is the FetchTimeout used when Config leaves it zero.
@@ -141,12 +150,33 @@ type Store struct {
 	ticketExpiresAt time.Time
 	tokenExpiresAt  time.Time
 	lastErr         recordedError
+	// budget is Config.TicketBudget; ticketCallTimes are the ticket calls
+	// of the last hour, oldest first, and budgetLogged says the current run
+	// of refusals was logged.
+	budget          int
+	ticketCallTimes []time.Time
+	budgetLogged    bool
+
+	// token, when set, holds the access token this store shares with
+	// others (a WeCom app's two tickets); the store then never fetches,
+	// caches or stores a token itself.
+	token *tokenHolder
 
 	counts counters
 }
 
+// storeOptions are what a WeCom store sets beyond Config.
+type storeOptions struct {
+	keys  sharedKeys
+	token *tokenHolder
+}
+
 // New returns a Store. Nothing is fetched until the first Ticket call.
 func New(cfg Config) (*Store, error) {
+	return newStore(cfg, storeOptions{keys: officialKeys(cfg.SharedPrefix)})
+}
+
+func newStore(cfg Config, opt storeOptions) (*Store, error) {
 	if cfg.Source == nil {
 		return nil, errors.New("credential: Config.Source is nil")
 	}
@@ -159,6 +189,9 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Shared != nil && cfg.SharedPrefix == "" {
 		return nil, errors.New("credential: Config.SharedPrefix is empty")
 	}
+	if cfg.TicketBudget < 0 {
+		return nil, errors.New("credential: Config.TicketBudget is negative")
+	}
 	s := &Store{
 		src:          cfg.Source,
 		now:          cfg.Now,
@@ -166,6 +199,8 @@ func New(cfg Config) (*Store, error) {
 		fetchTimeout: cfg.FetchTimeout,
 		canForce:     true,
 		jitter:       equalJitter,
+		budget:       cfg.TicketBudget,
+		token:        opt.token,
 	}
 	if f, ok := cfg.Source.(Forcer); ok {
 		s.canForce = f.CanForce()
@@ -196,7 +231,7 @@ func New(cfg Config) (*Store, error) {
 		if wait == 0 {
 			wait = DefaultLockWait
 		}
-		s.shared = newSharedL2(cfg.Shared, cfg.SharedPrefix, wait)
+		s.shared = s.newSharedL2(cfg.Shared, opt.keys, wait)
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -71,15 +72,20 @@ func (s *Store) underSuspicion(e entry) bool {
 // result; they make no call of their own. A call made once the refetch has
 // put its ticket in place returns nil at once. Otherwise a new refetch is
 // refused with a *RefreshLimitedError within suspectFloor of the last one,
-// and within suspectInterval of it for a ticket already suspected once. In
-// every case the caller then signs with what the store holds, which is by
-// then the refetched ticket.
+// and within suspectInterval of it for a ticket already suspected once; and
+// with a *BudgetError, the ticket kept, when the store has a TicketBudget
+// and half of it was used in the last hour (refetches must not leave
+// regular refreshes without calls). In every case the caller then signs
+// with what the store holds, which is by then the refetched ticket.
 func (s *Store) RefreshTicket(ctx context.Context) error {
 	if s.closed.Load() {
 		return errClosed
 	}
 	r, wait, err := s.reserveSuspect(s.now())
+	var overBudget *BudgetError
 	switch {
+	case errors.As(err, &overBudget):
+		return s.refusedByBudget(overBudget.Budget, overBudget.RetryAfter)
 	case err != nil:
 		return err
 	case wait > 0:
@@ -124,6 +130,14 @@ func (s *Store) reserveSuspect(now time.Time) (*suspectRun, time.Duration, error
 		}
 		if wait := suspectInterval - since; wait > 0 && !fresh {
 			return nil, wait, nil
+		}
+	}
+	// Checked before the ticket is dropped: a refetch the budget refuses
+	// leaves pages the ticket they have.
+	if s.budget > 0 {
+		share := suspectShare(s.budget)
+		if wait := s.budgetWaitLocked(now, share); wait > 0 {
+			return nil, 0, &BudgetError{Budget: share, RetryAfter: wait}
 		}
 	}
 	s.lastSuspect, s.suspected = now, current

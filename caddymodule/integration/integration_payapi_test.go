@@ -3,6 +3,7 @@ package integration_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -105,9 +106,11 @@ func callPayAPI(t *testing.T, method, path, body string, hdr ...string) (*http.R
 // under JSSDK_NO_SKIP, as in CI.
 func needOpenSSL(t *testing.T) string {
 	t.Helper()
-	failSkips(t)
 	path, err := exec.LookPath("openssl")
 	if err != nil {
+		if os.Getenv(noSkipEnv) != "" {
+			t.Fatalf("openssl is not installed and %s is set: install openssl", noSkipEnv)
+		}
 		t.Skip("openssl is not installed (Debian package openssl): the independent signature check cannot run")
 	}
 	return path
@@ -322,5 +325,164 @@ func TestPayAPIMigration(t *testing.T) {
 	}
 	if n := wx.CertFetches(); n != 1 {
 		t.Fatalf("%d certificate downloads, want 1", n)
+	}
+}
+
+// TestPaySecretsNeverLeak runs both directives through success and every
+// kind of refusal — with the right APIv3 key, then with a wrong one (the
+// certificates and the notifications no longer decrypt) — with Caddy
+// logging at DEBUG, and looks for the APIv3 keys and the merchant private
+// key (each PEM line, its private exponent and primes in decimal and hex)
+// in the logs, every response, the admin API's config and the metrics.
+func TestPaySecretsNeverLeak(t *testing.T) {
+	wx, wxURL := startWeChatPay(t)
+	backend, backendURL := startNotifyBackend(t)
+	logFile := filepath.Join(t.TempDir(), "caddy.log")
+	global := globalOptions("log {\n\t\toutput file " + logFile + "\n\t\tlevel DEBUG\n\t}")
+	site := func() string {
+		s := payAPISite(t, wxURL, migrationMode, "")
+		// the notify route in the same site: a handle, which wins over the
+		// less specific handle_path /wechatpay/*
+		notify := strings.Replace(payNotifyRoute(t, backendURL, wxURL, migrationMode), "route /wechatpay/notify", "handle /wechatpay/notify", 1)
+		return strings.Replace(s, "\thandle_path /wechatpay/* {", notify+"\thandle_path /wechatpay/* {", 1)
+	}
+	var seen strings.Builder
+	record := func(status int, hdr http.Header, body string) {
+		fmt.Fprintf(&seen, "%d %v %s\n", status, hdr, body)
+	}
+	_, rogue := paykeystest.NewCert(t)
+	exercise := func() {
+		for _, a := range []struct {
+			signer paykeystest.Signer
+			skew   time.Duration
+			mutate func(http.Header, *string)
+		}{
+			{paykeystest.PlatformSigner(t), 0, nil},
+			{paykeystest.PublicModeSigner(t), 0, nil},
+			{paykeystest.PublicModeSigner(t), 0, paykeystest.TamperBody},
+			{paykeystest.PublicModeSigner(t), 0, paykeystest.TamperSignature},
+			{paykeystest.PublicModeSigner(t), -10 * time.Minute, nil},
+			{paykeystest.PublicModeSigner(t), 0, paykeystest.DropSignature},
+			{rogue, 0, nil},
+		} {
+			wx.SetAnswer(paykeystest.SignedAnswer(a.signer, 200, `{"prepay_id":"wx1"}`, a.skew, a.mutate))
+			resp, body := callPayAPI(t, "POST", "/v3/pay/transactions/jsapi", `{"out_trade_no":"T1"}`)
+			record(resp.StatusCode, resp.Header, body)
+		}
+		resp, body := callPayAPI(t, "GET", "/v2/nope", "")
+		record(resp.StatusCode, resp.Header, body)
+		pm := paykeystest.PublicModeSigner(t)
+		good := newSignedNotification(pm, paykeystest.APIv3Key, 0)
+		tampered := newSignedNotification(pm, paykeystest.APIv3Key, 0)
+		paykeystest.TamperSignature(tampered.header, nil)
+		for _, n := range []signedNotification{
+			good, good, // the second is a replay
+			newSignedNotification(paykeystest.PlatformSigner(t), paykeystest.APIv3Key, 0),
+			newSignedNotification(pm, paykeystest.OtherAPIv3Key, 0),
+			newSignedNotification(pm, paykeystest.APIv3Key, -10*time.Minute),
+			newSignedNotification(rogue, paykeystest.APIv3Key, 0),
+			tampered,
+		} {
+			status, body := deliver(t, siteURL, n)
+			record(status, nil, body)
+		}
+	}
+	startCaddy(t, global+site())
+	exercise()
+	if len(backend.calls()) == 0 || wx.CertFetches() == 0 {
+		t.Fatal("no notification reached the backend, or no certificate was downloaded: the success paths were not exercised")
+	}
+	// the wrong APIv3 key: nothing decrypts any more
+	t.Setenv(payV3APIv3Env, paykeystest.OtherAPIv3Key)
+	cfg := strings.ReplaceAll(site(), payV3APIv3Env, payV3APIv3Env+"_WRONG")
+	t.Setenv(payV3APIv3Env+"_WRONG", paykeystest.OtherAPIv3Key)
+	startCaddy(t, global+strings.Replace(cfg, "api_base    "+wxURL, "api_base    "+strings.Replace(wxURL, "127.0.0.1", "localhost", 1), -1))
+	exercise()
+
+	for _, path := range []string{"/config/", "/metrics"} {
+		resp, err := http.Get("http://localhost:2999" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		record(resp.StatusCode, resp.Header, string(b))
+	}
+	for _, c := range backend.calls() {
+		record(0, c.header, c.body)
+	}
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(logs), `"level":"debug"`) || !strings.Contains(string(logs), "wechat_pay_notify") || !strings.Contains(string(logs), "wechat_pay_api") {
+		t.Fatalf("the log lacks DEBUG lines or the handlers' lines: the test would prove nothing\n%.3000s", logs)
+	}
+	key := paykeystest.PrivateKey(t, paykeystest.MerchantKeyFile)
+	needles := []string{paykeystest.APIv3Key, paykeystest.OtherAPIv3Key,
+		key.D.String(), key.D.Text(16), key.Primes[0].String(), key.Primes[0].Text(16)}
+	for _, line := range strings.Split(string(paykeystest.ReadKey(t, paykeystest.MerchantKeyFile)), "\n") {
+		if len(line) >= 32 && !strings.HasPrefix(line, "-----") {
+			needles = append(needles, line)
+		}
+	}
+	for name, hay := range map[string]string{"the log": string(logs), "responses, admin API, metrics, backend requests": seen.String()} {
+		for _, needle := range needles {
+			if strings.Contains(hay, needle) {
+				t.Errorf("%s contain a secret (%.8s…)", name, needle)
+			}
+		}
+	}
+}
+
+// TestPayV3ValidateErrors: what only loading the config can find — an
+// unreadable or wrong key file, an APIv3 key placeholder that does not
+// resolve or is not 32 bytes — fails `caddy validate` with an error naming
+// the directive and the option, and never the key.
+func TestPayV3ValidateErrors(t *testing.T) {
+	t.Setenv("JSSDK_TEST_SHORT_APIV3", "s3cr3t-but-short")
+	t.Setenv(payV3APIv3Env, paykeystest.APIv3Key)
+	site := func(dir, opts string) string {
+		return "{\n\tadmin off\n}\nhttp://localhost:9099 {\n\t" + dir + " {\n" + opts + "\n\t}\n\trespond ok\n}\n"
+	}
+	merchant := func(key string) string {
+		return "mch_id " + paykeystest.MchID + "\nserial_no " + paykeystest.MchSerial + "\nprivate_key " + key + "\n"
+	}
+	mchKey, pubKey := paykeystest.KeyPath(t, paykeystest.MerchantKeyFile), paykeystest.KeyPath(t, paykeystest.PublicModePubFile)
+	publicKey := func(path string) string { return "wechatpay_public_key " + path + " " + paykeystest.PublicKeyID + "\n" }
+	apiv3 := "apiv3_key {env." + payV3APIv3Env + "}\n"
+	for _, tc := range []struct {
+		name, caddyfile string
+		want            []string
+	}{
+		{"missing private key file", site("wechat_pay_api", merchant("/nonexistent/apiclient_key.pem")+publicKey(pubKey)), []string{"wechat_pay_api", "private_key", "/nonexistent/apiclient_key.pem"}},
+		{"public key as private_key", site("wechat_pay_api", merchant(pubKey)+publicKey(pubKey)), []string{"wechat_pay_api", "private_key", "no PRIVATE KEY"}},
+		{"private key as wechatpay_public_key", site("wechat_pay_api", merchant(mchKey)+publicKey(mchKey)), []string{"wechat_pay_api", "wechatpay_public_key"}},
+		{"unset apiv3_key", site("wechat_pay_api", merchant(mchKey)+"apiv3_key {env.JSSDK_TEST_UNSET_APIV3}"), []string{"wechat_pay_api", "apiv3_key"}},
+		{"short apiv3_key", site("wechat_pay_notify", publicKey(pubKey)+"apiv3_key {env.JSSDK_TEST_SHORT_APIV3}"), []string{"wechat_pay_notify", "apiv3_key", "32 bytes"}},
+		{"notify merchant key unreadable", site("wechat_pay_notify", apiv3+merchant("/nonexistent/k.pem")), []string{"wechat_pay_notify", "private_key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := validate(tc.caddyfile)
+			if err == nil {
+				t.Fatalf("config validated:\n%s", tc.caddyfile)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), paykeystest.APIv3Key) {
+				t.Errorf("error %q shows the key", err)
+			}
+		})
+	}
+	for _, ok := range []string{
+		site("wechat_pay_api", merchant(mchKey)+publicKey(pubKey)+apiv3),
+		site("wechat_pay_notify", apiv3+publicKey(pubKey)+merchant(mchKey)),
+	} {
+		if err := validate(ok); err != nil {
+			t.Errorf("a good config fails: %v\n%s", err, ok)
+		}
 	}
 }

@@ -62,9 +62,8 @@ func startNotifyBackend(t *testing.T) (*notifyBackend, string) {
 	return b, srv.URL
 }
 
-// payNotifyRoute is the notify_url route: wechat_pay_notify before
-// reverse_proxy to the backend, which gets the call at /payments/notify.
-func payNotifyRoute(t *testing.T, backend, wx string, mode payV3Mode) string {
+// payNotifyOptions is the block of wechat_pay_notify for mode.
+func payNotifyOptions(t *testing.T, wx string, mode payV3Mode) string {
 	t.Helper()
 	t.Setenv(payV3APIv3Env, paykeystest.APIv3Key)
 	opts := "apiv3_key {env." + payV3APIv3Env + "}"
@@ -75,20 +74,35 @@ func payNotifyRoute(t *testing.T, backend, wx string, mode payV3Mode) string {
 		opts += "\n\t\t\tmch_id      " + paykeystest.MchID + "\n\t\t\tserial_no   " + paykeystest.MchSerial +
 			"\n\t\t\tprivate_key " + paykeystest.KeyPath(t, paykeystest.MerchantKeyFile) + "\n\t\t\tapi_base    " + wx
 	}
+	return "{\n\t\t\t" + opts + "\n\t\t}"
+}
+
+// payNotifyRoute is the notify_url as a route of its own: wechat_pay_notify
+// before reverse_proxy to the backend, which gets the call at
+// /payments/notify.
+func payNotifyRoute(t *testing.T, backend, wx string, mode payV3Mode) string {
+	t.Helper()
 	return `
 	route /wechatpay/notify {
-		wechat_pay_notify {
-			` + opts + `
-		}
+		wechat_pay_notify ` + payNotifyOptions(t, wx, mode) + `
 		rewrite * /payments/notify
 		reverse_proxy ` + backend + `
 	}
 `
 }
 
-// notifySite is a site serving only the notify route.
+// notifySite is a site as the README writes it: wechat_pay_notify with the
+// notify_url as its matcher at the top level (so it strips client-sent
+// X-WeChat-Pay-* from every request of the site), and the backend behind
+// reverse_proxy for everything, the notification at /payments/notify.
 func notifySite(t *testing.T, backend, wx string, mode payV3Mode) string {
-	return "\nhttp://" + siteAddr + " {" + payNotifyRoute(t, backend, wx, mode) + "}\n"
+	return `
+http://` + siteAddr + ` {
+	wechat_pay_notify /wechatpay/notify ` + payNotifyOptions(t, wx, mode) + `
+	rewrite /wechatpay/notify /payments/notify
+	reverse_proxy ` + backend + `
+}
+`
 }
 
 // signedNotification is one delivery of a notification: body and headers.
@@ -183,6 +197,26 @@ func TestPayNotifyForwardsDecrypted(t *testing.T) {
 	for _, v := range c.header {
 		if strings.Contains(strings.Join(v, ","), "FORGED") || strings.Contains(strings.Join(v, ","), "forged") {
 			t.Errorf("a client-sent value reached the backend: %v", c.header)
+		}
+	}
+
+	// a client calling the backend's notification path directly, past
+	// notify_url, with WeChat Pay's headers forged: they are gone
+	req, _ := http.NewRequest("POST", siteURL+"/payments/notify", strings.NewReader(paykeystest.Transaction))
+	req.Header.Set("X-WeChat-Pay-Event", "TRANSACTION.SUCCESS")
+	req.Header.Set("X-WeChat-Pay-Notify-ID", "EV-forged")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	calls = backend.calls()
+	if len(calls) != 2 || calls[1].uri != "/payments/notify" {
+		t.Fatalf("the direct call did not reach the backend: %d calls", len(calls))
+	}
+	for name := range calls[1].header {
+		if strings.HasPrefix(strings.ToLower(name), "x-wechat-pay") {
+			t.Errorf("a forged %s reached the backend past notify_url", name)
 		}
 	}
 }

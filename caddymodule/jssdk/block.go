@@ -15,10 +15,12 @@ import (
 )
 
 // bootJS calls wx.config with the JSON block: at once when the page loaded
-// jweixin before the block, else once the document has parsed (pages often
-// load it at the end of the body), else after loading it from sdk_url.
-// Whether a page brings its own SDK can only be known in the browser: the
-// stream cannot see what comes later.
+// jweixin before the block, else the moment jweixin sets window.wx (pages
+// often load it at the end of the body), else, once the document has parsed,
+// after loading it from sdk_url. It wraps the page's wx.ready and wx.error so
+// that its retry keeps jweixin's contract with them (README: "The boot script
+// and the page's jweixin calls"). Whether a page brings its own SDK can only
+// be known in the browser: the stream cannot see what comes later.
 //
 //go:embed boot.js
 var bootJS string

@@ -1,11 +1,14 @@
 package jssdk
 
 import (
+	"reflect"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 )
@@ -14,10 +17,85 @@ import (
 // RegisterHandlerDirective's work plus one thing: when config_endpoint is
 // set, the route also matches that path, so the endpoint answers even when
 // the operator's matcher (wechat_jssdk /pay/* …) does not cover it.
+//
+// It also warns when config_endpoint is on, without public_origin, in a
+// site whose address names no host (http://:8080, :80): such a site
+// answers any Host, and signs for the origin the request names — on the
+// port it arrived on, but with a host of the client's choosing.
 func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	return ownpath.ParseDirective(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler) string {
+	// where the directive is, for the warning; ownpath starts over
+	h.Next()
+	file, line := h.File(), h.Line()
+	h.Reset()
+	var handler *Handler
+	vals, err := ownpath.ParseDirective(h, func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+		m, err := ParseCaddyfile(h)
+		handler, _ = m.(*Handler)
+		return m, err
+	}, func(m caddyhttp.MiddlewareHandler) string {
 		return m.(*Handler).ConfigEndpoint
 	})
+	if err != nil {
+		return nil, err
+	}
+	if handler != nil && handler.ConfigEndpoint != "" && handler.PublicOrigin == "" {
+		if hostless := hostlessAddresses(siteAddresses(h)); len(hostless) > 0 {
+			adaptLogger().Warn("config_endpoint in a site whose address names no host: it signs for whatever host "+
+				"a request names (on the port it arrived on); set public_origin, or give the site its host names",
+				zap.Strings("site_addresses", hostless),
+				zap.String("config_endpoint", handler.ConfigEndpoint),
+				zap.String("file", file), zap.Int("line", line))
+		}
+	}
+	return vals, nil
+}
+
+// adaptLogger is where ParseDirective's warning goes: Caddy's default
+// logger, which `caddy adapt`, `caddy run` and a Caddyfile POSTed to the
+// admin API all print. A variable for the tests.
+var adaptLogger = func() *zap.Logger { return caddy.Log().Named("http.handlers.wechat_jssdk") }
+
+// siteAddresses returns the addresses of the site block the directive is
+// in, or nil inside a named route (which any site may invoke) or when they
+// cannot be read. httpcaddyfile.Helper keeps them in an unexported field,
+// parentBlock, with no accessor, so they are read by reflection (reading an
+// unexported field is allowed; nothing is written). A Caddy whose Helper no
+// longer has the field yields nil, and no warning: TestHostlessSiteWarning
+// pins it on the Caddy version go.mod requires.
+func siteAddresses(h httpcaddyfile.Helper) []string {
+	if h.IsNamedRoute() {
+		return nil
+	}
+	block := reflect.ValueOf(h).FieldByName("parentBlock")
+	if block.Kind() != reflect.Struct {
+		return nil
+	}
+	keys := block.FieldByName("Keys")
+	if keys.Kind() != reflect.Slice {
+		return nil
+	}
+	var addrs []string
+	for i := 0; i < keys.Len(); i++ {
+		if k := keys.Index(i); k.Kind() == reflect.Struct {
+			if text := k.FieldByName("Text"); text.Kind() == reflect.String {
+				addrs = append(addrs, text.String())
+			}
+		}
+	}
+	return addrs
+}
+
+// hostlessAddresses returns those of addrs that name no host: a port alone
+// (:8080), a scheme alone (http://), or the wildcard *.
+func hostlessAddresses(addrs []string) []string {
+	var out []string
+	for _, a := range addrs {
+		addr, err := httpcaddyfile.ParseAddress(a)
+		if err == nil && (addr.Host == "" || addr.Host == "*") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // ParseCaddyfile sets up the handler from Caddyfile tokens. Syntax:

@@ -40,7 +40,13 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	want := p.origin
 	if want == "" {
-		want = string(origin.Append(nil, r))
+		own, err := origin.AppendChecked(nil, r)
+		if err != nil {
+			p.problem(causeEndpointHostPort, r)
+			writeJSONError(w, http.StatusForbidden, "the request's Host names another port than the one it arrived on")
+			return
+		}
+		want = string(own)
 	}
 	if pageOrigin != want {
 		writeJSONError(w, http.StatusForbidden, "url is not on this site's origin")

@@ -21,6 +21,7 @@ func TestConfigEndpoint(t *testing.T) {
 		name    string
 		method  string
 		host    string
+		local   int    // the listener's port; 0: none recorded
 		origin  string // public_origin
 		rawURL  string // the url parameter; "-" for none
 		failing bool   // WeChat unavailable
@@ -53,6 +54,13 @@ func TestConfigEndpoint(t *testing.T) {
 		{name: "user info", rawURL: "http://u@example.com/", status: 400},
 		{name: "POST", method: http.MethodPost, rawURL: "http://example.com/", status: 405},
 		{name: "WeChat down", rawURL: "http://example.com/", failing: true, status: 503},
+		{name: "Host port is the listener's", host: "example.com:8080", local: 8080, rawURL: "http://example.com:8080/p",
+			status: 200, signed: "http://example.com:8080/p"},
+		{name: "Host port is not the listener's", host: "example.com:9999", local: 8080,
+			rawURL: "http://example.com:9999/p", status: 403},
+		{name: "Host without port (80) on 8080", host: "example.com", local: 8080, rawURL: "http://example.com/p", status: 403},
+		{name: "public_origin: the Host port is not checked", host: "example.com:9999", local: 8080,
+			origin: "https://shop.example.com", rawURL: "https://shop.example.com/p", status: 200, signed: "https://shop.example.com/p"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +84,9 @@ func TestConfigEndpoint(t *testing.T) {
 			r := httptest.NewRequest(method, target, nil)
 			if tt.host != "" {
 				r.Host = tt.host
+			}
+			if tt.local != 0 {
+				r = withListener(r, tt.local)
 			}
 			rec := newRecorder()
 			if tt.rewrite {

@@ -15,6 +15,7 @@
 //	csp.go             the page's Content-Security-Policy: its nonce, and what the boot script needs
 //	store.go           the pooled credential store per app and Caddy storage as its L2
 //	admin.go, metrics.go  admin.api.wechat_jssdk and the caddy_wechat_* metrics
+//	once.go            what is logged once per cause (a Host on another port)
 //
 // What needs no Caddy lives in the libraries beside it (wechat, credential,
 // sign, inject); what another handler needs too lives in internal/.
@@ -34,6 +35,7 @@ import (
 
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
@@ -135,7 +137,9 @@ type Handler struct {
 
 	// The origin (scheme://host[:port]) the browser uses to reach this site,
 	// for deployments where neither the request nor a trusted proxy's
-	// X-Forwarded-* headers say it. Default: derived per request.
+	// X-Forwarded-* headers say it, such as a port mapping in front of Caddy
+	// (Docker -p 8080:80). Default: derived per request, where a Host whose
+	// port is not the one the request arrived on is not signed for.
 	PublicOrigin string `json:"public_origin,omitempty"`
 
 	// What a page gets when no jsapi_ticket can be had: "pass" (the default)
@@ -378,6 +382,11 @@ func (h *Handler) preparePages() error {
 	if h.Inject == injectBody {
 		h.pages.mode = inject.Body
 	}
+	h.pages.logger = h.logger
+	if h.pages.logger == nil { // a handler prepared without Provision, in a test
+		h.pages.logger = zap.NewNop()
+	}
+	h.pages.once = new(logonce.Set)
 	h.pages.origin = ""
 	if h.PublicOrigin != "" {
 		h.pages.origin, _ = origin.Normalize(h.PublicOrigin) // Validate accepted it

@@ -25,8 +25,9 @@ var (
 		Subsystem: "wechat",
 		Name:      "injections_total",
 		Help: "Responses seen by wechat_jssdk, by result: injected; passed (untouched) with reason " +
-			"not_html (not a 2xx identity HTML page), request (HEAD, upgrade, other methods) or no_ticket " +
-			"(on_error pass); failed (on_error fail answered 503).",
+			"not_html (not a 2xx identity HTML page), request (HEAD, upgrade, other methods), no_ticket " +
+			"(on_error pass) or host_port (the Host names another port than the request arrived on); " +
+			"failed (on_error fail answered 503).",
 	}, []string{"result", "reason"})
 
 	// The label sets of the hot path, resolved once.
@@ -34,6 +35,7 @@ var (
 	passedNotHTML    = injections.WithLabelValues("passed", "not_html")
 	passedRequest    = injections.WithLabelValues("passed", "request")
 	passedNoTicket   = injections.WithLabelValues("passed", "no_ticket")
+	passedHostPort   = injections.WithLabelValues("passed", "host_port")
 	failedNoTicket   = injections.WithLabelValues("failed", "no_ticket")
 	storeMetricsColl = storeCollector{}
 )

@@ -3,12 +3,16 @@ package jssdk
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
 // withTrust marks r as coming from a trusted proxy (or not) the way Caddy's
@@ -63,10 +67,50 @@ func TestAppendPageURL(t *testing.T) {
 				r = tt.setup(r)
 			}
 			h := &pageSigner{origin: tt.origin}
-			got := string(h.appendPageURL([]byte("keep"), r))
-			if got != "keep"+tt.want {
-				t.Errorf("appendPageURL = %q, want %q", got[4:], tt.want)
+			b, err := h.appendPageURL([]byte("keep"), r)
+			if got := string(b); err != nil || got != "keep"+tt.want {
+				t.Errorf("appendPageURL = %q, %v; want %q", got[4:], err, tt.want)
 			}
 		})
 	}
+}
+
+// TestAppendPageURLHostPort: without public_origin a Host on another port
+// than the listener's is refused, dst unchanged; public_origin is never
+// checked (the operator said what the origin is).
+func TestAppendPageURLHostPort(t *testing.T) {
+	tests := []struct {
+		name, origin, host string
+		want               string // "" : refused
+	}{
+		{name: "same port", host: "example.com:8080", want: "http://example.com:8080/p?a=1"},
+		{name: "other port", host: "example.com:9999"},
+		{name: "no port means 80", host: "example.com"},
+		{name: "public_origin is not checked", origin: "https://shop.example.com", host: "example.com:9999",
+			want: "https://shop.example.com/p?a=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := withListener(httptest.NewRequest(http.MethodGet, "/p?a=1", nil), 8080)
+			r.Host = tt.host
+			h := &pageSigner{origin: tt.origin}
+			b, err := h.appendPageURL([]byte("keep"), r)
+			if tt.want == "" {
+				if !errors.Is(err, origin.ErrHostPort) || string(b) != "keep" {
+					t.Errorf("appendPageURL = %q, %v; want dst unchanged and ErrHostPort", b, err)
+				}
+				return
+			}
+			if err != nil || string(b) != "keep"+tt.want {
+				t.Errorf("appendPageURL = %q, %v; want %q", b, err, "keep"+tt.want)
+			}
+		})
+	}
+}
+
+// withListener records the listener's port in r's context, as net/http's
+// server does.
+func withListener(r *http.Request, port int) *http.Request {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, local))
 }

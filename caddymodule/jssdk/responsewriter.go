@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/credential"
 	"github.com/caddy-wechat/jssdk/caddymodule/inject"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
@@ -24,19 +26,26 @@ type pageSigner struct {
 	origin     string // the normalized public_origin; "" derives it per request
 	mode       inject.Mode
 	failClosed bool // on_error fail
+	logger     *zap.Logger
+	once       *logonce.Set // causes logged so far (once.go)
 }
 
 // appendPageURL appends the URL the browser shows for this page
 // (location.href without the fragment), which is what WeChat checks the
 // signature against: the origin the browser used, then the request-target
-// byte for byte as the browser sent it.
-func (p *pageSigner) appendPageURL(dst []byte, r *http.Request) []byte {
+// byte for byte as the browser sent it. Without public_origin, a Host whose
+// port is not the listener's is refused (origin.ErrHostPort), dst
+// unchanged: Caddy's host matcher ignores the port.
+func (p *pageSigner) appendPageURL(dst []byte, r *http.Request) ([]byte, error) {
 	if p.origin != "" {
 		dst = append(dst, p.origin...)
 	} else {
-		dst = origin.Append(dst, r)
+		var err error
+		if dst, err = origin.AppendChecked(dst, r); err != nil {
+			return dst, err
+		}
 	}
-	return append(dst, origin.Target(r)...)
+	return append(dst, origin.Target(r)...), nil
 }
 
 // writerState is what the response writer decided at the header.
@@ -147,6 +156,17 @@ func (rw *responseWriter) decide(first []byte) {
 		passedNotHTML.Inc()
 		return
 	}
+	// The URL first: a page asked for on another port than it arrived on
+	// is not signed (and not refused either: it is not WeChat's failure,
+	// and the page itself is fine), without waiting for a ticket.
+	u, err := rw.pages.appendPageURL(rw.url[:0], rw.req)
+	rw.url = u
+	if err != nil {
+		rw.state = passing
+		passedHostPort.Inc()
+		rw.pages.problem(causePageHostPort, rw.req)
+		return
+	}
 	ticket, err := rw.pages.ticket(rw.req.Context())
 	if err != nil {
 		if rw.pages.failClosed {
@@ -164,7 +184,6 @@ func (rw *responseWriter) decide(first []byte) {
 		passedNoTicket.Inc()
 		return
 	}
-	rw.url = rw.pages.appendPageURL(rw.url[:0], rw.req)
 	var nonce string
 	if _, ok := hdr["Content-Security-Policy"]; ok {
 		nonce = rw.pages.tmpl.csp.adapt(hdr)

@@ -19,10 +19,10 @@
 // WeChat sends the browser back to callback_path with code and state. The
 // handler answers that path itself, whatever the directive's matcher (it
 // sees every request: see below): it checks the state against the
-// browser's state cookie, once, exchanges the code at
-// /sns/oauth2/access_token, sets the session cookie and 302s to the
-// original URL, which carries no code or state, so wechat_jssdk signs the
-// page the user really lands on.
+// browser's state cookie, uses it once in the whole cluster (see below),
+// exchanges the code at /sns/oauth2/access_token, sets the session cookie
+// and 302s to the original URL, which carries no code or state, so
+// wechat_jssdk signs the page the user really lands on.
 //
 // The directive is ordered ahead of Caddy's rewrites (try_files, rewrite,
 // uri), so a path matcher on it sees the path the browser asked for, and
@@ -31,6 +31,57 @@
 //
 // With a valid session, the request goes on with the openid header (and
 // the unionid header when WeChat gave one).
+//
+// # A state is used once, in the whole cluster
+//
+// This process's replay cache (replay.go) refuses a state already used
+// here at once, without asking the storage. A state new here is then
+// claimed in Caddy's storage, the one the cookie key lives in
+// (usedstates.go), before its code is exchanged: under the storage's lock
+// named wechat_oauth/<app_id>/used_states/<state>, the claim reads the
+// state's record and, when there is none, writes one. An instance sharing
+// the storage that gets the state afterwards (a replayed callback with a
+// fresh code from the authorize page) finds the record and refuses it.
+// Two instances claiming one state at the same moment are ordered by the
+// lock: the second reads the record the first wrote. That holds as long
+// as the storage's lock holds: the file system and Redis storages take a
+// lock from a holder that has not refreshed it for 10 s and 5 s, so only
+// an instance frozen inside a claim that long could let a second one in
+// (and WeChat still takes each code once).
+//
+// The record lives at
+// wechat_oauth/<app_id>/used_states/<minute its state expires>/<state>,
+// sealed with the cookie key: when the first callback came, the SHA-256 of
+// its code, and its answer, never an openid, a code or a token in clear.
+// After a claim, at most once a minute, an instance deletes in the
+// background the minute buckets whose states expired five minutes ago or
+// more (the five minutes leave room for clocks that differ).
+//
+// A storage that fails (an error, or no answer within 5 s) fails the
+// callback closed: 503 and a page saying to try again, before the code is
+// exchanged; the first failure is logged at error level, the next ones at
+// debug. Sign-in is a security boundary, and going on without the mark
+// would let the state be used again on another instance. The cost is
+// bounded: sessions are cookies and go on working without the storage;
+// only new sign-ins wait for it. When the mark is made and only what
+// follows fails (letting go of the lock, recording the answer), the
+// sign-in goes through and a warning is logged.
+//
+// # A repeated callback
+//
+// WeChat sometimes sends the browser to the callback twice (a double
+// redirect): the browser drops the first request and makes it again, with
+// the same state cookie, state and code. For 30 seconds after a state's
+// first callback, a callback with the same state cookie, state and code
+// gets the first one's answer, the same redirect and the same session
+// cookie (its Max-Age what is left of the session), or the same refusal,
+// with no second code exchange, on whichever instance it lands: on the
+// first one's instance it waits for the answer in memory; on another it
+// reads it from the state's record, waiting up to 20 s for the exchange
+// to end. The exchange runs to its end even when the browser drops the
+// first request: the repeat needs its answer. Without the state cookie
+// (HttpOnly, and cleared by the first answer), with another code or later
+// than 30 s, a callback of a used state is a replay, and refused.
 //
 // # Identity headers: removed from every request, set by the handler only
 //
@@ -86,7 +137,8 @@
 // # What is never written anywhere
 //
 // The app secret, the OAuth code, the user access_token and the cookie key
-// never reach a log line, an error, a response or a header. The callback
+// never reach a log line, an error, a response or a header; the storage
+// keeps the code's SHA-256 only, and openids sealed. The callback
 // request is left out of Caddy's access log, whose request URI would carry
 // the code; the handler logs its outcome itself, without it.
 package oauth

@@ -100,7 +100,8 @@ type Handler struct {
 	names    identity.Names // the headers stripped from every request
 	sealer   *sealer
 	client   *wechat.Client
-	replay   *replayCache
+	replay   *replayCache // this process's used states
+	used     *usedStates  // the cluster's, in storage
 	once     *logonce.Set
 	now      func() time.Time
 	storage  certmagic.Storage // tests set it; nil means the config's
@@ -157,6 +158,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("wechat_oauth: %v", err)
 	}
+	h.used = newUsedStates(st, h.AppID, h.sealer)
 	h.client = &wechat.Client{BaseURL: h.APIBase}
 	h.names = identity.NewNames(DefaultHeader, DefaultUnionIDHeader, h.Header, h.UnionIDHeader)
 	if h.MatcherSetsRaw != nil {

@@ -34,10 +34,12 @@ const (
 var testNow = time.Unix(1700000000, 0)
 
 // fakeWeChat answers the code exchange: a code in replies gets that JSON,
-// any other code 40029. It records the codes it was asked about.
+// any other code 40029. It records the codes it was asked about. A code
+// with a channel in hold is answered once the channel is closed.
 type fakeWeChat struct {
 	mu      sync.Mutex
 	replies map[string]string
+	hold    map[string]chan struct{}
 	asked   []string
 }
 
@@ -51,7 +53,11 @@ func (f *fakeWeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.asked = append(f.asked, code)
 	body, ok := f.replies[code]
+	hold := f.hold[code]
 	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	if !ok {
 		body = `{"errcode":40029,"errmsg":"invalid code"}`
 	}
@@ -62,6 +68,20 @@ func (f *fakeWeChat) reply(code, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.replies[code] = body
+}
+
+// holdCode makes the answers for code wait until the returned function is
+// called.
+func (f *fakeWeChat) holdCode(code string) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hold == nil {
+		f.hold = map[string]chan struct{}{}
+	}
+	c := make(chan struct{})
+	f.hold[code] = c
+	var once sync.Once
+	return func() { once.Do(func() { close(c) }) }
 }
 
 func (f *fakeWeChat) calls() int {
@@ -99,12 +119,14 @@ func newFixture(t *testing.T, mutate func(*Handler)) *fixture {
 	if mutate != nil {
 		mutate(h)
 	}
+	f.storage = h.storage
 	h.now = f.clock
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logger = zap.New(core)
 	if err := provision(t, h); err != nil {
 		t.Fatalf("Provision: %v", err)
 	}
+	t.Cleanup(h.used.pruning.Wait) // before the storage's directory goes
 	f.h, f.logs = h, logs
 	return f
 }
@@ -149,6 +171,9 @@ type request struct {
 	// orig, when set, is the request-target as it arrived, before a
 	// rewrite made it target.
 	orig string
+	// ctx, when set, is the request's context (the browser leaving
+	// cancels it).
+	ctx context.Context
 }
 
 // do sends req through f.h with a next handler that records what it saw
@@ -178,7 +203,11 @@ func (f *fixture) do(t *testing.T, req request) (*httptest.ResponseRecorder, *se
 		orig = httptest.NewRequest(method, "http://"+host+req.orig, nil)
 	}
 	repl := caddy.NewReplacer()
-	ctx := context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)
+	ctx := r.Context()
+	if req.ctx != nil {
+		ctx = req.ctx
+	}
+	ctx = context.WithValue(ctx, caddy.ReplacerCtxKey, repl)
 	ctx = context.WithValue(ctx, caddyhttp.VarsCtxKey, map[string]any{})
 	ctx = context.WithValue(ctx, caddyhttp.OriginalRequestCtxKey, *orig)
 	r = r.WithContext(ctx)

@@ -166,6 +166,7 @@ type memStorage struct {
 	locks   map[string]chan struct{}
 	held    atomic.Int32
 	maxHeld atomic.Int32
+	flat    bool // Delete as Redis does (usedstates_test.go)
 }
 
 func newMemStorage() *memStorage {

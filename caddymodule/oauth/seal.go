@@ -22,14 +22,17 @@ type purpose uint8
 const (
 	purposeSession purpose = iota
 	purposeState
+	// purposeUsedState seals the records usedStates keeps in storage.
+	purposeUsedState
 	numPurposes
 )
 
-var purposeNames = [numPurposes]string{purposeSession: "session", purposeState: "state"}
+var purposeNames = [numPurposes]string{purposeSession: "session", purposeState: "state", purposeUsedState: "used_state"}
 
-// sealer encrypts and authenticates cookie values with AES-256-GCM. The
-// additional data binds each value to its purpose and to the app ID, so
-// that a cookie of another app sharing the storage never opens here.
+// sealer encrypts and authenticates cookie values, and the records of used
+// states kept in storage, with AES-256-GCM. The additional data binds each
+// value to its purpose and to the app ID, so that a cookie of another app
+// sharing the storage never opens here.
 type sealer struct {
 	aead cipher.AEAD
 	ad   [numPurposes][]byte
@@ -71,7 +74,11 @@ func (s *sealer) seal(p purpose, plaintext []byte) string {
 // app, not base64url) is false.
 func (s *sealer) open(p purpose, value string) ([]byte, bool) {
 	ns := s.aead.NonceSize()
-	if len(value) > maxSealed || base64.RawURLEncoding.DecodedLen(len(value)) < 1+ns+s.aead.Overhead() {
+	limit := maxSealed
+	if p == purposeUsedState {
+		limit = maxSealedRecord
+	}
+	if len(value) > limit || base64.RawURLEncoding.DecodedLen(len(value)) < 1+ns+s.aead.Overhead() {
 		return nil, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(value)
@@ -88,3 +95,8 @@ func (s *sealer) open(p purpose, value string) ([]byte, bool) {
 // maxSealed bounds what open decodes: the longest value seal makes is well
 // under the 4 KiB a browser keeps per cookie.
 const maxSealed = 4096
+
+// maxSealedRecord bounds what open decodes of a record usedStates read
+// from storage: its JSON holds a return target of up to maxReturn bytes,
+// which JSON escaping can make six times longer.
+const maxSealedRecord = 64 << 10

@@ -201,12 +201,26 @@ func TestVerifiedAnswerPasses(t *testing.T) {
 	}
 }
 
-// TestBodylessAnswerPasses: 204 (close an order) carries nothing to check.
-func TestBodylessAnswerPasses(t *testing.T) {
+// TestBodylessAnswers: a signed 204 (closing an order) is verified over the
+// empty body, and refused when its signature is wrong; an unsigned
+// bodyless answer has nothing to check and passes.
+func TestBodylessAnswers(t *testing.T) {
 	f := newFixture(t, nil)
-	f.wx.SetAnswer(func(w http.ResponseWriter, r *http.Request, _ []byte) { w.WriteHeader(http.StatusNoContent) })
-	if w := f.do(t, "POST", "/v3/pay/transactions/out-trade-no/T1/close", `{"mchid":"1900000001"}`); w.Code != 204 || w.Body.Len() != 0 {
-		t.Fatalf("%d %s", w.Code, w.Body)
+	const closeOrder = "/v3/pay/transactions/out-trade-no/T1/close"
+	for _, c := range []struct {
+		name   string
+		answer func(http.ResponseWriter, *http.Request, []byte)
+		status int
+	}{
+		{"signed", paykeystest.SignedAnswer(paykeystest.PublicModeSigner(t), 204, "", 0, nil), 204},
+		{"signature wrong", paykeystest.SignedAnswer(paykeystest.PublicModeSigner(t), 204, "", 0, paykeystest.TamperSignature), 502},
+		{"old timestamp", paykeystest.SignedAnswer(paykeystest.PublicModeSigner(t), 204, "", -10*time.Minute, nil), 502},
+		{"unsigned", func(w http.ResponseWriter, _ *http.Request, _ []byte) { w.WriteHeader(http.StatusNoContent) }, 204},
+	} {
+		f.wx.SetAnswer(c.answer)
+		if w := f.do(t, "POST", closeOrder, `{"mchid":"1900000001"}`); w.Code != c.status || (c.status == 204 && w.Body.Len() != 0) {
+			t.Errorf("%s: %d %s, want %d", c.name, w.Code, w.Body, c.status)
+		}
 	}
 }
 

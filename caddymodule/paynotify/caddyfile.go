@@ -8,12 +8,25 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/paykeys"
 )
 
+// ParseDirective turns the wechat_pay_notify directive into its route: a
+// route without a matcher, whose handler holds the directive's matcher in
+// its "match" field (ownpath.ParseEveryRequest, as wechat_oauth does). The
+// handler must see every request of its site: it removes client-sent
+// X-WeChat-Pay-* headers from all of them, and treats as notifications
+// only those its matcher matches. With the matcher on the route, a
+// client's X-WeChat-Pay-Event on any other path would reach the backend.
+// The plugin's root package registers it with httpcaddyfile.RegisterDirective.
+func ParseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	return ownpath.ParseEveryRequest(h, ParseCaddyfile, func(m caddyhttp.MiddlewareHandler, sets caddyhttp.RawMatcherSets) {
+		m.(*Handler).MatcherSetsRaw = sets
+	})
+}
+
 // ParseCaddyfile sets up the wechat_pay_notify handler from Caddyfile tokens.
-// The plugin's root package registers it with
-// httpcaddyfile.RegisterHandlerDirective.
 func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	var p Handler
 	if err := p.UnmarshalCaddyfile(h.Dispenser); err != nil {

@@ -13,6 +13,15 @@
 // the decrypted JSON, with X-WeChat-Pay-Event and X-WeChat-Pay-Notify-ID.
 // WeChat Pay gets the backend's status: it retries anything but 2xx.
 //
+// Like wechat_oauth, the handler sees every request of its site (the
+// Caddyfile puts the directive's matcher in its "match" field and the
+// handler in a route without one, ownpath.ParseEveryRequest) and removes
+// client-sent X-WeChat-Pay-* headers, in every spelling a backend could
+// read as the same name (internal/identity), from all of them; only the
+// requests its matcher matches are notifications. So a backend may trust
+// X-WeChat-Pay-* on any request, also one posted to its notification path
+// directly.
+//
 //	handler.go      the module: configuration, defaults, Validate, Provision, ServeHTTP
 //	caddyfile.go    the directive
 //	replay.go       the replay markers in Caddy's storage

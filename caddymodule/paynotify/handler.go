@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/identity"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/logonce"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/paykeys"
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
@@ -60,12 +61,23 @@ type Handler struct {
 	// most 16 MiB.
 	MaxBody int64 `json:"max_body,omitempty"`
 
-	apiv3  *sign.APIv3Key
-	keys   *paykeys.Keys
-	replay *replayGuard
-	once   *logonce.Set
-	now    func() time.Time
-	logger *zap.Logger
+	// Which requests are notifications: those any of these matcher sets
+	// matches, like a route's "match"; all of them when there is none. The
+	// Caddyfile puts the directive's matcher (wechat_pay_notify
+	// /wechatpay/notify {…}) here and the handler in a route without one.
+	// The handler removes client-sent X-WeChat-Pay-* headers from every
+	// request it sees, matched or not, so that the backend can trust them
+	// on any request; in a JSON config, put the handler in a route every
+	// request of the site passes through and the matcher here.
+	MatcherSetsRaw caddyhttp.RawMatcherSets `json:"match,omitempty" caddy:"namespace=http.matchers"`
+
+	apiv3    *sign.APIv3Key
+	keys     *paykeys.Keys
+	matchers caddyhttp.MatcherSets
+	replay   *replayGuard
+	once     *logonce.Set
+	now      func() time.Time
+	logger   *zap.Logger
 	// storage is set by tests; nil means the config's.
 	storage certmagic.Storage
 }
@@ -172,6 +184,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.MatcherSetsRaw != nil {
+		mods, err := ctx.LoadModule(h, "MatcherSetsRaw")
+		if err != nil {
+			return fmt.Errorf("%s: match: %v", directive, err)
+		}
+		if err := h.matchers.FromInterface(mods); err != nil {
+			return fmt.Errorf("%s: match: %v", directive, err)
+		}
+	}
 	h.replay = &replayGuard{storage: st, logger: h.logger}
 	h.once = new(logonce.Set)
 	if h.now == nil {
@@ -187,11 +208,22 @@ func (h *Handler) Cleanup() error {
 	return err
 }
 
-// ServeHTTP checks the notification and forwards its decrypted resource,
-// or refuses it without calling the backend.
+// ServeHTTP removes client-sent X-WeChat-Pay-* headers from every request
+// it sees; a request its matchers match is a notification, checked and
+// forwarded as its decrypted resource, or refused without calling the
+// backend.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// first, whatever follows: a client's own identity headers never pass
-	stripPrefixed(r.Header, identityPrefix)
+	// first, whatever follows: a client's own X-WeChat-Pay-* never pass
+	identity.Strip(r, payNames)
+	if len(h.matchers) > 0 {
+		match, err := h.matchers.AnyMatchWithError(r)
+		if err != nil {
+			return err // what Caddy's routes do with a matcher's error
+		}
+		if !match {
+			return next.ServeHTTP(w, r)
+		}
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, http.StatusMethodNotAllowed, causeMethod, "notifications are POSTed", nil)

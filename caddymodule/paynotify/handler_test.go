@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap/zapcore"
 
@@ -279,5 +281,42 @@ func TestCertificateMode(t *testing.T) {
 	}
 	if wx.CertFetches() != 1 {
 		t.Fatalf("%d downloads, want 1 (the second handler reads the first's from storage)", wx.CertFetches())
+	}
+}
+
+// TestEveryRequestStripped: with a matcher (the Caddyfile's
+// `wechat_pay_notify /wechatpay/notify`), a request it does not match is
+// no notification and passes on — without the client's X-WeChat-Pay-*,
+// in any spelling — so a backend can trust those headers on any path.
+func TestEveryRequestStripped(t *testing.T) {
+	h, _ := newHandler(t, &certmagic.FileStorage{Path: t.TempDir()}, func(h *Handler) {
+		h.MatcherSetsRaw = caddyhttp.RawMatcherSets{{"path": json.RawMessage(`["/wechatpay/notify"]`)}}
+	})
+	b := &backend{status: 200}
+	r := httptest.NewRequest("POST", "/payments/notify", strings.NewReader(paykeystest.Transaction))
+	for _, name := range []string{"X-Wechat-Pay-Event", "X-Wechat-Pay-Notify-Id", "x-wechat-pay-anything", "X_Wechat_Pay_Event", "X.WeChat.Pay.Event"} {
+		r.Header[name] = []string{"FORGED"}
+	}
+	r.Header.Set("X-Other", "kept")
+	w := httptest.NewRecorder()
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, nil) // as a Caddy server does
+	if err := h.ServeHTTP(w, r, b.handler()); err != nil || w.Code != 200 {
+		t.Fatalf("%v %d %s", err, w.Code, w.Body)
+	}
+	calls := b.calls()
+	if len(calls) != 1 || calls[0].body != paykeystest.Transaction || calls[0].header.Get("X-Other") != "kept" {
+		t.Fatalf("the unmatched request did not pass as it was: %+v", calls)
+	}
+	for name := range calls[0].header {
+		if strings.Contains(strings.ToLower(name), "pay") {
+			t.Errorf("the backend got %s", name)
+		}
+	}
+	// the notify path is still a notification
+	if w := send(t, h, b, newNotification(paykeystest.PublicModeSigner(t), paykeystest.APIv3Key, time.Now())); w.Code != 200 {
+		t.Fatalf("notification: %d %s", w.Code, w.Body)
+	}
+	if got := b.calls()[1]; got.header.Get(HeaderEvent) != "TRANSACTION.SUCCESS" {
+		t.Fatalf("the notification lost its headers: %v", got.header)
 	}
 }

@@ -121,6 +121,7 @@ func send(t testing.TB, h *Handler, b *backend, n notification, extra ...string)
 		r.Header[extra[i]] = append(r.Header[extra[i]], extra[i+1])
 	}
 	w := httptest.NewRecorder()
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, nil) // as a Caddy server does
 	if err := h.ServeHTTP(w, r, b.handler()); err != nil {
 		t.Fatalf("ServeHTTP: %v", err)
 	}

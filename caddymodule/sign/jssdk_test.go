@@ -11,7 +11,11 @@ import (
 )
 
 type jssdkVector struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// Kind is which ticket signs the page: empty for an Official Account's
+	// jsapi_ticket, "wecom_corp" for WeCom's corp ticket (wx.config),
+	// "wecom_agent" for its agent_config ticket (wx.agentConfig).
+	Kind      string `json:"ticket_kind"`
 	Ticket    string `json:"ticket"`
 	Nonce     string `json:"noncestr"`
 	Timestamp int64  `json:"timestamp"`
@@ -54,6 +58,43 @@ func TestJSSDKVectors(t *testing.T) {
 	}
 	if !sawLong {
 		t.Errorf("no vector has a URL longer than the %d-byte stack buffer: the heap fallback is untested", stackBufSize)
+	}
+}
+
+// TestJSSDKWeComVectors: the vectors file has WeCom pages signed with each
+// of its two tickets (TestJSSDKVectors checks their signatures), and for a
+// page signed with both, using one ticket for the other — the classic
+// WeCom bug — gives the other kind's signature, not this one.
+func TestJSSDKWeComVectors(t *testing.T) {
+	byKind := map[string][]jssdkVector{}
+	for _, v := range loadVectors(t) {
+		switch v.Kind {
+		case "", "wecom_corp", "wecom_agent":
+			byKind[v.Kind] = append(byKind[v.Kind], v)
+		default:
+			t.Errorf("vector %q: unknown ticket_kind %q", v.Name, v.Kind)
+		}
+	}
+	if len(byKind["wecom_corp"]) == 0 || len(byKind["wecom_agent"]) == 0 {
+		t.Fatalf("want WeCom vectors of both ticket kinds, have %d corp and %d agent", len(byKind["wecom_corp"]), len(byKind["wecom_agent"]))
+	}
+	pairs := 0
+	for _, c := range byKind["wecom_corp"] {
+		for _, a := range byKind["wecom_agent"] {
+			if c.Nonce != a.Nonce || c.Timestamp != a.Timestamp || c.URL != a.URL {
+				continue
+			}
+			pairs++
+			if c.Ticket == a.Ticket || c.Signature == a.Signature {
+				t.Errorf("%q and %q: the two kinds need two tickets and two signatures", c.Name, a.Name)
+			}
+			if got := JSSDK(a.Ticket, c.Nonce, c.Timestamp, c.URL); got != a.Signature || got == c.Signature {
+				t.Errorf("wx.config signed with the agent ticket = %s, want the agent signature %s", got, a.Signature)
+			}
+		}
+	}
+	if pairs == 0 {
+		t.Error("no corp and agent vectors for the same page (noncestr, timestamp, url)")
 	}
 }
 

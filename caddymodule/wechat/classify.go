@@ -61,7 +61,8 @@ func (c Class) String() string {
 	}
 }
 
-// codeClasses is the errcode table of wechat-api.md.
+// codeClasses is the errcode table of wechat-api.md, for every endpoint
+// (WeCom's overrides are in wecom.go).
 var codeClasses = map[int]Class{
 	-1:    ClassRetryable,
 	40001: ClassInvalidToken,
@@ -79,6 +80,26 @@ var codeClasses = map[int]Class{
 	40164: ClassIPWhitelist,
 }
 
+// classifyCode looks an errcode up: WeCom's own meanings first at WeCom
+// endpoints (40001 at gettoken is a bad secret, not a bad token), then the
+// common table.
+func classifyCode(endpoint string, code int) Class {
+	if endpoint == PathWeComToken {
+		if c, ok := weComTokenClasses[code]; ok {
+			return c
+		}
+	}
+	if isWeCom(endpoint) {
+		if c, ok := weComCodeClasses[code]; ok {
+			return c
+		}
+	}
+	if c, ok := codeClasses[code]; ok {
+		return c
+	}
+	return ClassUnknown
+}
+
 // Classify says what kind of failure err is. A cancelled context is
 // ClassUnknown, not retryable: somebody chose to stop, and that is no sign
 // about WeChat's health.
@@ -91,10 +112,7 @@ func Classify(err error) Class {
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		if c, ok := codeClasses[apiErr.Code]; ok {
-			return c
-		}
-		return ClassUnknown
+		return classifyCode(apiErr.Endpoint, apiErr.Code)
 	}
 	var respErr *ResponseError
 	if errors.As(err, &respErr) {

@@ -40,8 +40,8 @@ var defaultHTTP = &http.Client{Timeout: defaultTimeout}
 // secret: the app secret and the access token are arguments of each call.
 type Client struct {
 	// BaseURL is the API origin (scheme, host, optional port and path
-	// prefix); empty means DefaultBaseURL. Tests and the sandbox point it
-	// elsewhere.
+	// prefix); empty means DefaultBaseURL, or DefaultWeComBaseURL for the
+	// WeCom methods. Tests and the sandbox point it elsewhere.
 	BaseURL string
 	// HTTP makes the requests; nil means a client with a 5 s timeout.
 	// Redirects are never followed, whatever its CheckRedirect says
@@ -113,12 +113,25 @@ func (r *reply) credential(endpoint, value, field string) (Credential, error) {
 	return Credential{Value: value, ExpiresIn: time.Duration(r.ExpiresIn) * time.Second}, nil
 }
 
-// do sends one request and decodes a 200 JSON answer into out. secrets are
-// the values to keep out of any error it returns.
-func (c *Client) do(ctx context.Context, method, endpoint string, query url.Values, body []byte, out *reply, secrets ...string) error {
+// errReply is an answer that may carry WeChat's errcode and errmsg.
+type errReply interface {
+	errInfo() (code int, msg string)
+}
+
+func (r *reply) errInfo() (int, string) { return r.ErrCode, r.ErrMsg }
+
+// do sends one request to the Official Account API and decodes a 200 JSON
+// answer into out. secrets are the values to keep out of any error it
+// returns.
+func (c *Client) do(ctx context.Context, method, endpoint string, query url.Values, body []byte, out errReply, secrets ...string) error {
+	return c.doAt(ctx, DefaultBaseURL, method, endpoint, query, body, out, secrets...)
+}
+
+// doAt is do with defaultBase as the origin when BaseURL is empty.
+func (c *Client) doAt(ctx context.Context, defaultBase, method, endpoint string, query url.Values, body []byte, out errReply, secrets ...string) error {
 	base := c.BaseURL
 	if base == "" {
-		base = DefaultBaseURL
+		base = defaultBase
 	}
 	// The request is built from the secret-free base, and the query is set
 	// afterwards, so that a parse error cannot quote the secret.
@@ -144,7 +157,7 @@ func (c *Client) do(ctx context.Context, method, endpoint string, query url.Valu
 // exchange sends req and decodes a 200 JSON answer into out, turning every
 // other outcome into one of this package's errors. secrets are the values
 // to keep out of any error it returns.
-func exchange(hc *http.Client, req *http.Request, endpoint string, out *reply, secrets []string) error {
+func exchange(hc *http.Client, req *http.Request, endpoint string, out errReply, secrets []string) error {
 	resp, err := hc.Do(req)
 	if err != nil {
 		return &RequestError{Endpoint: endpoint, Err: scrub(unwrapURLError(err), secrets)}
@@ -169,8 +182,8 @@ func exchange(hc *http.Client, req *http.Request, endpoint string, out *reply, s
 		// json errors quote at most a character of the input, never a value.
 		return &ResponseError{Endpoint: endpoint, StatusCode: resp.StatusCode, Reason: "body is not a WeChat JSON answer", Err: err}
 	}
-	if out.ErrCode != 0 {
-		return &APIError{Endpoint: endpoint, Code: out.ErrCode, Msg: redact(out.ErrMsg, secrets...)}
+	if code, msg := out.errInfo(); code != 0 {
+		return &APIError{Endpoint: endpoint, Code: code, Msg: redact(msg, secrets...)}
 	}
 	return nil
 }

@@ -266,7 +266,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 }
 
 func TestContextCancelled(t *testing.T) {
-	for _, cl := range calls {
+	for _, cl := range everyCall() {
 		t.Run(cl.name, func(t *testing.T) {
 			_, c := newFake(t, http.StatusOK, cl.success)
 			ctx, cancel := context.WithCancel(context.Background())

@@ -113,7 +113,8 @@ func (c *Client) OAuthToken(ctx context.Context, appID, secret, code string) (OA
 
 // IsCodeRejected reports whether err is WeChat refusing the OAuth code
 // itself (invalid or expired 40029, already used 40163, missing 41008):
-// the user should start over; the app's configuration is fine.
+// the user should start over; the app's configuration is fine. It holds for
+// WeCom's getuserinfo too, which answers 40029 for a bad code.
 func IsCodeRejected(err error) bool {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {

@@ -74,11 +74,11 @@ func TestTransportErrorsKeepSecrets(t *testing.T) {
 		{"closed port", closedPort, &http.Client{}, "connection refused"},
 	}
 	for _, srv := range servers {
-		for _, cl := range calls {
+		for _, cl := range everyCall() {
 			t.Run(srv.name+"/"+cl.name, func(t *testing.T) {
 				c := &Client{BaseURL: srv.base(t), HTTP: srv.http}
 				_, err := cl.run(context.Background(), c)
-				assertNoSecrets(t, err, testSecret, testToken)
+				assertNoSecrets(t, err, testSecret, testToken, testCode)
 				if !strings.Contains(err.Error(), cl.endpoint) || !strings.Contains(err.Error(), srv.want) {
 					t.Errorf("error %q should name %s and %q", err, cl.endpoint, srv.want)
 				}
@@ -121,6 +121,11 @@ func TestErrmsgEchoRedacted(t *testing.T) {
 		{"token", `{"errcode":40125,"errmsg":"invalid appsecret ` + testSecret + `"}`, calls[1].run, testSecret},
 		{"stable_token", `{"errcode":40125,"errmsg":"invalid appsecret ` + testSecret + `"}`, calls[0].run, testSecret},
 		{"ticket", `{"errcode":40001,"errmsg":"invalid credential, access_token is invalid: ` + testToken + `"}`, calls[2].run, testToken},
+		{"wecom gettoken", `{"errcode":40001,"errmsg":"invalid secret ` + testSecret + `"}`, wecomCalls[0].run, testSecret},
+		{"wecom corp ticket", `{"errcode":40014,"errmsg":"invalid access_token ` + testToken + `"}`, wecomCalls[1].run, testToken},
+		{"wecom agent ticket", `{"errcode":42001,"errmsg":"access_token expired ` + testToken + `"}`, wecomCalls[2].run, testToken},
+		{"wecom getuserinfo token", `{"errcode":40014,"errmsg":"invalid access_token ` + testToken + `"}`, wecomUserInfoCall.run, testToken},
+		{"wecom getuserinfo code", `{"errcode":40029,"errmsg":"invalid code ` + testCode + `"}`, wecomUserInfoCall.run, testCode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

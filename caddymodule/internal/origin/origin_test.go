@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,10 +58,21 @@ func TestAppend(t *testing.T) {
 			xfProto: []string{"https"}, xfHost: []string{"Shop.Example.com:443"}, want: "https://shop.example.com"},
 		{name: "trusted proxy, forwarded non-default port kept", host: "backend", trusted: ptr(true),
 			xfProto: []string{"http"}, xfHost: []string{"shop.example.com:8000"}, want: "http://shop.example.com:8000"},
-		{name: "trusted proxy, comma-separated: first wins", host: "backend", trusted: ptr(true),
-			xfProto: []string{"https, http"}, xfHost: []string{" a.example.com , b.example.com"}, want: "https://a.example.com"},
-		{name: "trusted proxy, several lines: first wins", host: "backend", trusted: ptr(true),
-			xfProto: []string{"HTTPS", "http"}, xfHost: []string{"a.example.com", "b.example.com"}, want: "https://a.example.com"},
+		// Of a list, the rightmost value is the trusted proxy's; what is
+		// left of it came from further away, the client included.
+		{name: "trusted proxy, comma-separated: rightmost wins", host: "backend", trusted: ptr(true),
+			xfProto: []string{"http, https"}, xfHost: []string{" evil.example , shop.example.com "}, want: "https://shop.example.com"},
+		{name: "trusted proxy, several lines: last wins", host: "backend", trusted: ptr(true),
+			xfProto: []string{"http", "HTTPS"}, xfHost: []string{"evil.example", "shop.example.com"}, want: "https://shop.example.com"},
+		{name: "trusted proxy, lines and lists: rightmost of the last line", host: "backend", trusted: ptr(true),
+			xfProto: []string{"https, http", "ftp, https"}, xfHost: []string{"a.example, b.example", "evil.example, shop.example.com"},
+			want: "https://shop.example.com"},
+		{name: "trusted proxy, client's https left of the proxy's http", tls: true, host: "example.com", trusted: ptr(true),
+			xfProto: []string{"https, http"}, want: "http://example.com"},
+		{name: "trusted proxy, empty rightmost value counts as none", host: "example.com", trusted: ptr(true),
+			xfProto: []string{"https,"}, xfHost: []string{"evil.example, "}, want: "http://example.com"},
+		{name: "trusted proxy, empty last line counts as none", host: "example.com", trusted: ptr(true),
+			xfHost: []string{"evil.example", ""}, want: "http://example.com"},
 		{name: "trusted proxy says http over TLS", tls: true, host: "example.com", trusted: ptr(true),
 			xfProto: []string{"http"}, want: "http://example.com"},
 		{name: "trusted proxy, unknown proto ignored", tls: true, host: "example.com", trusted: ptr(true),
@@ -100,6 +112,124 @@ func TestAppend(t *testing.T) {
 	}
 }
 
+// withLocalPort records the listener r came in on, as net/http's server
+// (or quic-go's, with a UDP address) does.
+func withLocalPort(r *http.Request, addr net.Addr) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, addr))
+}
+
+func tcp(port int) net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port} }
+
+// TestAppendChecked: the request's own Host is signed for only on the port
+// it arrived on; a trusted proxy's (forwarded or not) is not checked, and
+// Append, which does not check, writes the same origin whenever
+// AppendChecked accepts.
+func TestAppendChecked(t *testing.T) {
+	tests := []struct {
+		name    string
+		tls     bool
+		host    string
+		local   net.Addr // nil: none recorded
+		trusted bool
+		xfProto string
+		xfHost  string
+		want    string // "" : ErrHostPort
+	}{
+		{name: "port matches", host: "localhost:8080", local: tcp(8080), want: "http://localhost:8080"},
+		{name: "other port", host: "localhost:9999", local: tcp(8080)},
+		{name: "no port is 80 for http", host: "localhost", local: tcp(8080)},
+		{name: "no port on 80", host: "example.com", local: tcp(80), want: "http://example.com"},
+		{name: "explicit default port on 80", host: "example.com:80", local: tcp(80), want: "http://example.com"},
+		{name: "no port is 443 for https", tls: true, host: "example.com", local: tcp(443), want: "https://example.com"},
+		{name: "https without port on 8443", tls: true, host: "example.com", local: tcp(8443)},
+		{name: "https with port on 8443", tls: true, host: "Example.com:8443", local: tcp(8443), want: "https://example.com:8443"},
+		{name: "http's default on an https listener", tls: true, host: "example.com:80", local: tcp(443)},
+		{name: "http/3 (UDP listener)", tls: true, host: "example.com", local: &net.UDPAddr{Port: 443}, want: "https://example.com"},
+		{name: "http/3 other port", tls: true, host: "example.com:444", local: &net.UDPAddr{Port: 443}},
+		{name: "ipv6 with port", host: "[::1]:8080", local: tcp(8080), want: "http://[::1]:8080"},
+		{name: "ipv6 without port", host: "[::1]", local: tcp(80), want: "http://[::1]"},
+		{name: "ipv6 without port, not 80", host: "[::1]", local: tcp(8080)},
+		{name: "leading zero", host: "localhost:08080", local: tcp(8080)},
+		{name: "empty port", host: "localhost:", local: tcp(80)},
+		{name: "port not a number", host: "localhost:80a", local: tcp(80)},
+		{name: "port too large", host: "localhost:65616", local: tcp(80)},
+		{name: "port too long", host: "localhost:000080", local: tcp(80)},
+		{name: "unix socket: nothing to check against", host: "anything:1", local: &net.UnixAddr{Name: "/run/caddy.sock", Net: "unix"},
+			want: "http://anything:1"},
+		{name: "no listener recorded", host: "anything:1", want: "http://anything:1"},
+		{name: "untrusted forwarded headers change nothing", host: "localhost:9999", local: tcp(8080),
+			xfProto: "https", xfHost: "localhost:8080"},
+		{name: "trusted proxy's forwarded host is not checked", host: "10.0.0.2:8080", local: tcp(8080), trusted: true,
+			xfProto: "https", xfHost: "shop.example.com:8443", want: "https://shop.example.com:8443"},
+		{name: "trusted proxy's Host is not checked either", host: "shop.example.com", local: tcp(8080), trusted: true,
+			xfProto: "https", want: "https://shop.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/p", nil)
+			r.Host = tt.host
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if tt.xfProto != "" {
+				r.Header.Set("X-Forwarded-Proto", tt.xfProto)
+			}
+			if tt.xfHost != "" {
+				r.Header.Set("X-Forwarded-Host", tt.xfHost)
+			}
+			r = withTrust(r, tt.trusted)
+			if tt.local != nil {
+				r = withLocalPort(r, tt.local)
+			}
+			got, err := AppendChecked([]byte("x"), r)
+			if tt.want == "" {
+				if err != ErrHostPort || string(got) != "x" {
+					t.Errorf("AppendChecked = %q, %v; want dst unchanged and ErrHostPort", got, err)
+				}
+				return
+			}
+			if err != nil || string(got) != "x"+tt.want {
+				t.Errorf("AppendChecked = %q, %v; want %q", got, err, "x"+tt.want)
+			}
+			if plain := string(Append(nil, r)); plain != tt.want {
+				t.Errorf("Append = %q, AppendChecked %q", plain, tt.want)
+			}
+		})
+	}
+}
+
+func TestHostPort(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		port int
+		ok   bool
+	}{
+		{"example.com", 0, true},
+		{"example.com:8080", 8080, true},
+		{"example.com:1", 1, true},
+		{"example.com:65535", 65535, true},
+		{"[2001:db8::1]", 0, true},
+		{"[2001:db8::1]:443", 443, true},
+		{"", 0, true},
+		{"example.com:", 0, false},
+		{"example.com:0", 0, false},
+		{"example.com:080", 0, false},
+		{"example.com:65536", 0, false},
+		{"example.com:123456", 0, false},
+		{"example.com:-1", 0, false},
+		{"example.com:8080 ", 0, false},
+		{"example.com:+80", 0, false},
+		{"2001:db8::1", 0, false}, // an unbracketed IPv6 literal is no Host
+		{"[2001:db8::1", 0, false},
+		{"[::1]x:80", 0, false},
+	} {
+		port, ok := hostPort(tc.host)
+		if port != tc.port || ok != tc.ok {
+			t.Errorf("hostPort(%q) = %d, %v; want %d, %v", tc.host, port, ok, tc.port, tc.ok)
+		}
+	}
+}
+
 func TestAppendAllocatesNothing(t *testing.T) {
 	r := withTrust(httptest.NewRequest(http.MethodGet, "/p", nil), true)
 	r.Header.Set("X-Forwarded-Proto", "https")
@@ -107,6 +237,16 @@ func TestAppendAllocatesNothing(t *testing.T) {
 	buf := make([]byte, 0, 64)
 	if n := testing.AllocsPerRun(100, func() { buf = Append(buf[:0], r) }); n != 0 {
 		t.Errorf("Append allocates %v times", n)
+	}
+	// The check on the request's own Host, as a page without a proxy has it.
+	own := withLocalPort(withTrust(httptest.NewRequest(http.MethodGet, "/p", nil), false), tcp(8080))
+	own.Host = "Shop.Example.com:8080"
+	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendChecked(buf[:0], own) }); n != 0 {
+		t.Errorf("AppendChecked allocates %v times", n)
+	}
+	own.Host = "shop.example.com:9999"
+	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendChecked(buf[:0], own) }); n != 0 {
+		t.Errorf("AppendChecked allocates %v times when it refuses", n)
 	}
 }
 
@@ -251,4 +391,24 @@ func TestNormalize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkAppend is what the Host port check adds to a page's origin: a
+// context lookup and a few comparisons.
+func BenchmarkAppend(b *testing.B) {
+	r := withLocalPort(withTrust(httptest.NewRequest(http.MethodGet, "/p", nil), false), tcp(8080))
+	r.Host = "Shop.Example.com:8080"
+	buf := make([]byte, 0, 64)
+	b.Run("unchecked", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = Append(buf[:0], r)
+		}
+	})
+	b.Run("checked", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf, _ = AppendChecked(buf[:0], r)
+		}
+	})
 }

@@ -132,11 +132,9 @@ func (c *certSource) loop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(c.base, refreshTimeout)
-		_, err, _ := c.flights.Do("refresh", func() (any, error) { return nil, c.refresh(ctx, "") })
+		// refresh logs its own failures
+		_, _, _ = c.flights.Do("refresh", func() (any, error) { return nil, c.refresh(ctx, "") })
 		cancel()
-		if err != nil && !errors.Is(err, errRateLimited) {
-			c.logger.Warn("cannot refresh the WeChat Pay platform certificates; the ones held are kept", zap.Error(err))
-		}
 	}
 }
 
@@ -238,6 +236,9 @@ func (c *certSource) refresh(ctx context.Context, serial string) error {
 
 	body, certs, err := c.fetch(ctx)
 	if err != nil {
+		// at most once a minute: fetches are
+		c.logger.Warn("cannot download the WeChat Pay platform certificates; the ones held are kept, and answers signed with another are refused",
+			zap.String("url", c.url), zap.Error(err))
 		return err
 	}
 	c.apply(certs, now)

@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -223,7 +222,3 @@ func isHex(s string) bool {
 	}
 	return true
 }
-
-// errNoCertificates is returned by a refresh that cannot run: the Keys were
-// made without certificate mode.
-var errNoCertificates = errors.New("platform-certificate mode is not configured")

@@ -137,6 +137,9 @@ type entry struct {
 }
 
 func newEntry(o Options) (*entry, error) {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
 	e := &entry{verifier: new(sign.Verifier)}
 	if o.PublicKey != nil {
 		if err := e.verifier.SetPublicKeys(map[string]*rsa.PublicKey{o.PublicKeyID: o.PublicKey}); err != nil {

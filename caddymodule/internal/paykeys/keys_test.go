@@ -260,6 +260,9 @@ func TestBadCertificatesAnswer(t *testing.T) {
 			if len(f.logs.FilterMessageSnippet("downloaded").All()) != 0 {
 				t.Fatal("logged a download that failed")
 			}
+			if f.logs.FilterMessageSnippet("cannot download").Len() != 1 {
+				t.Fatalf("the failed download is not logged once: %v", f.logs.All())
+			}
 		})
 	}
 }
