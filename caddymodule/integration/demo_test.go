@@ -204,11 +204,8 @@ func TestDemoCaddyfileKeyModes(t *testing.T) {
 				t.Fatalf("Caddyfile.example's pay keys changed; update this test:\n%s", demo)
 			}
 			demo = strings.Replace(demo, sandboxPublic, mode.sandbox, 1)
-			// the first is wechat_pay_api's, the second wechat_pay_notify's
-			i := strings.LastIndex(demo, sitePublic)
-			demo = demo[:i] + mode.payNote + demo[i+len(sitePublic):]
-			i = strings.Index(demo, sitePublic)
-			demo = demo[:i] + mode.payAPI + demo[i+len(sitePublic):]
+			demo = replaceIn(t, demo, "wechat_pay_api {", sitePublic, mode.payAPI)
+			demo = replaceIn(t, demo, "wechat_pay_notify /pay/notify {", sitePublic, mode.payNote)
 			startCaddy(t, demo)
 
 			u := newDemoUser(t)
@@ -239,6 +236,18 @@ func TestDemoCaddyfileKeyModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replaceIn replaces the first old after block in s.
+func replaceIn(t *testing.T, s, block, old, new string) string {
+	t.Helper()
+	b := strings.Index(s, block)
+	i := strings.Index(s[max(b, 0):], old)
+	if b < 0 || i < 0 {
+		t.Fatalf("no %q in a %q block of Caddyfile.example; update this test", old, block)
+	}
+	i += b
+	return s[:i] + new + s[i+len(old):]
 }
 
 // demoUser is a WeChat user of the demo site, signed in through the
