@@ -57,6 +57,20 @@ func TestDemoCaddyfile(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"trade_state":"SUCCESS"`) {
 			t.Errorf("query through /wechatpay: %d %s", resp.StatusCode, body)
 		}
+		// a bodyless answer: WeChat Pay's 204 is signed over the empty body
+		unpaid := u.order(t, http.StatusOK)
+		closeURL := "http://localhost:8080/wechatpay/v3/pay/transactions/out-trade-no/" + unpaid.OutTradeNo + "/close"
+		resp, err := http.Post(closeURL, "application/json", strings.NewReader(`{"mchid":"1900000001"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Errorf("closing an order through /wechatpay: %d", resp.StatusCode)
+		}
+		if s := u.status(t, unpaid, ""); s.Query.Answer.TradeState != "CLOSED" {
+			t.Errorf("a closed order's query: %+v", s.Query)
+		}
 	})
 
 	// Faults: WeChat Pay misbehaving, and the gateways refusing it.

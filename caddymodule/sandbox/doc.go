@@ -246,8 +246,14 @@
 //	   "trade_state":"SUCCESS","trade_state_desc","bank_type","attach","success_time",
 //	   "payer":{"openid"},"amount":{"total","payer_total","currency","payer_currency"}}
 //
-// answers trade_state NOTPAY until the order is paid, SUCCESS after, and
-// REFUND once refunded.
+// answers trade_state NOTPAY until the order is paid, SUCCESS after,
+// REFUND once refunded, CLOSED once closed.
+//
+//	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close  {"mchid":"1900000001"}
+//	→ 204, signed over the empty body
+//
+// closes an unpaid order: it can then be neither paid nor made again
+// (ORDER_CLOSED); a paid one is 400 ORDERPAID.
 //
 //	POST /v3/refund/domestic/refunds
 //	{"out_trade_no" or "transaction_id","out_refund_no","reason","notify_url",

@@ -180,6 +180,8 @@ func (s *state) payOrder(id string, now time.Time) (order, string) {
 		return order{}, "unknown prepay_id"
 	case o.Paid:
 		return order{}, "order already paid"
+	case o.Closed:
+		return order{}, "order closed"
 	}
 	o.Paid, o.SuccessTime = true, now
 	o.TransactionID = "42000" + now.In(chinaTime).Format("20060102") + randomDigits(15)

@@ -29,7 +29,7 @@ import (
 const (
 	pathV3Prefix       = "/v3/"
 	pathV3JSAPI        = "/v3/pay/transactions/jsapi"
-	pathV3ByOutTradeNo = "/v3/pay/transactions/out-trade-no/"
+	pathV3ByOutTradeNo = "/v3/pay/transactions/out-trade-no/" // + {no}, or {no}/close
 	pathV3ByID         = "/v3/pay/transactions/id/"
 	pathV3Refunds      = "/v3/refund/domestic/refunds"
 	pathV3Certificates = "/v3/certificates"
@@ -100,6 +100,9 @@ func (h *Handler) serveV3(w http.ResponseWriter, r *http.Request) {
 	case p == pathV3JSAPI && r.Method == http.MethodPost:
 		h.state.count(endpointPayOrder)
 		h.serveV3Order(c)
+	case strings.HasPrefix(p, pathV3ByOutTradeNo) && strings.HasSuffix(p, "/close") && r.Method == http.MethodPost:
+		h.state.count(endpointPayQuery)
+		h.serveV3Close(c, strings.TrimSuffix(strings.TrimPrefix(p, pathV3ByOutTradeNo), "/close"))
 	case strings.HasPrefix(p, pathV3ByOutTradeNo) && r.Method == http.MethodGet:
 		h.state.count(endpointPayQuery)
 		h.serveV3Query(c, strings.TrimPrefix(p, pathV3ByOutTradeNo), false)
@@ -154,6 +157,14 @@ func (c *v3Call) reply(status int, v any) {
 	c.h.signInto(hdr, body, c.fault.Signature)
 	c.w.WriteHeader(status)
 	_, _ = c.w.Write(body)
+}
+
+// replyNoContent answers 204, signed over the empty body as WeChat Pay
+// signs its bodyless answers.
+func (c *v3Call) replyNoContent() {
+	c.w.Header().Set("Cache-Control", "no-store")
+	c.h.signInto(c.w.Header(), nil, c.fault.Signature)
+	c.w.WriteHeader(http.StatusNoContent)
 }
 
 // Signature faults, as POST /sandbox/fault names them.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -347,5 +348,41 @@ func TestPayFaultChecks(t *testing.T) {
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("%s accepted: %d %s", body, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestV3Close: closing an unpaid order answers 204, signed over the empty
+// body; the order can then be neither paid nor made again.
+func TestV3Close(t *testing.T) {
+	h, clk := newPayHandler(t, publicMode)
+	id := createOrder(t, h, clk, "T20260101000020", deadURL)
+	closeOrder := func(no string) *httptest.ResponseRecorder {
+		return v3Do(t, h, clk, http.MethodPost, pathV3ByOutTradeNo+no+"/close", `{"mchid":"`+testMchID+`"}`)
+	}
+	rec := closeOrder("T20260101000020")
+	if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Fatalf("close: %d %q", rec.Code, rec.Body)
+	}
+	mustVerify(t, rec, clk.now()) // over the empty body
+	if rec := v3Do(t, h, clk, http.MethodGet, pathV3ByOutTradeNo+"T20260101000020?mchid="+testMchID, ""); !strings.Contains(rec.Body.String(), `"trade_state":"CLOSED"`) {
+		t.Errorf("query after close: %s", rec.Body)
+	}
+	req := payRequest{AppID: h.AppID, TimeStamp: "1700000000", NonceStr: "n0nce", Package: "prepay_id=" + id, SignType: "RSA"}
+	req.PaySign = signV3(t, req.AppID, req.TimeStamp, req.NonceStr, req.Package)
+	if ok, msg := payVerify(t, h, req); ok || msg != "order closed" {
+		t.Errorf("paying a closed order: ok=%v %q", ok, msg)
+	}
+	if e := payErr(t, v3Do(t, h, clk, http.MethodPost, pathV3JSAPI, orderBody(h, "T20260101000020", deadURL))); e.Code != "ORDER_CLOSED" {
+		t.Errorf("ordering a closed out_trade_no again: %+v", e)
+	}
+	payPrepay(t, h, createOrder(t, h, clk, "T20260101000021", deadURL))
+	if e := payErr(t, closeOrder("T20260101000021")); e.Code != "ORDERPAID" {
+		t.Errorf("closing a paid order: %+v", e)
+	}
+	if e := payErr(t, closeOrder("T20269999999999")); e.Code != "ORDER_NOT_EXIST" {
+		t.Errorf("closing an unknown order: %+v", e)
+	}
+	if e := payErr(t, v3Do(t, h, clk, http.MethodPost, pathV3ByOutTradeNo+"T20260101000021/close", `{}`)); e.Code != "PARAM_ERROR" {
+		t.Errorf("close without mchid: %+v", e)
 	}
 }

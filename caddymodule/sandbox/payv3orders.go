@@ -31,6 +31,8 @@ type order struct {
 	SuccessTime   time.Time
 	// Refunded is the sum of the refunds made.
 	Refunded int64
+	// Closed: closed unpaid; it cannot be paid any more.
+	Closed bool
 }
 
 // refund is a refund made through POST /v3/refund/domestic/refunds.
@@ -144,6 +146,8 @@ func (h *Handler) serveV3Order(c *v3Call) {
 	switch code {
 	case "ORDERPAID":
 		c.fail(status, code, "this out_trade_no has been paid")
+	case "ORDER_CLOSED":
+		c.fail(status, code, "this out_trade_no has been closed")
 	case "OUT_TRADE_NO_USED":
 		c.fail(status, code, "this out_trade_no was used for an order with other content")
 	default:
@@ -160,6 +164,8 @@ func (s *state) addOrder(o *order) (prepayID string, status int, code string) {
 		switch {
 		case old.Paid:
 			return "", http.StatusBadRequest, "ORDERPAID"
+		case old.Closed:
+			return "", http.StatusBadRequest, "ORDER_CLOSED"
 		case old.AppID != o.AppID || old.Description != o.Description || old.NotifyURL != o.NotifyURL ||
 			old.Attach != o.Attach || old.OpenID != o.OpenID || old.Total != o.Total:
 			return "", http.StatusForbidden, "OUT_TRADE_NO_USED"
@@ -173,6 +179,44 @@ func (s *state) addOrder(o *order) (prepayID string, status int, code string) {
 	s.pay.byPrepay[o.PrepayID] = o
 	s.pay.byTrade[tradeKey(o.MchID, o.OutTradeNo)] = o
 	return o.PrepayID, http.StatusOK, ""
+}
+
+// serveV3Close closes an unpaid order: POST
+// /v3/pay/transactions/out-trade-no/{no}/close {"mchid"} → 204, signed over
+// the empty body. A closed order cannot be paid; a paid one cannot be
+// closed (400 ORDERPAID).
+func (h *Handler) serveV3Close(c *v3Call, no string) {
+	var req struct {
+		MchID string `json:"mchid"`
+	}
+	switch {
+	case json.Unmarshal(c.body, &req) != nil || req.MchID == "":
+		c.fail(http.StatusBadRequest, "PARAM_ERROR", "the body must be {\"mchid\": …}")
+		return
+	case req.MchID != c.mchID:
+		c.fail(http.StatusBadRequest, "PARAM_ERROR", "the mchid of the Authorization header and the mchid of the body differ")
+		return
+	}
+	status, code, msg := h.state.closeOrder(req.MchID, no)
+	if code != "" {
+		c.fail(status, code, msg)
+		return
+	}
+	c.replyNoContent()
+}
+
+func (s *state) closeOrder(mchID, no string) (int, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.pay.byTrade[tradeKey(mchID, no)]
+	switch {
+	case o == nil:
+		return http.StatusNotFound, "ORDER_NOT_EXIST", "订单不存在"
+	case o.Paid:
+		return http.StatusBadRequest, "ORDERPAID", "the order has been paid"
+	}
+	o.Closed = true
+	return 0, "", ""
 }
 
 // transaction is what the query answers and what a TRANSACTION.SUCCESS
@@ -214,6 +258,8 @@ func (o *order) asTransaction() transaction {
 		if o.Refunded > 0 {
 			t.TradeState, t.TradeStateDesc = "REFUND", "转入退款"
 		}
+	} else if o.Closed {
+		t.TradeState, t.TradeStateDesc = "CLOSED", "订单已关闭"
 	}
 	return t
 }
