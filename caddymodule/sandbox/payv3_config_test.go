@@ -67,7 +67,9 @@ func TestCaddyfilePayV3Errors(t *testing.T) {
 		{"apiv3_key two values", block("apiv3_key", "apiv3_key "+secretValue+" x"), "wechat_sandbox: apiv3_key: takes exactly one value"},
 		{"apiv3_key on a line of its own", block("", secretValue), "wechat_sandbox: unrecognized subdirective (not repeated here"},
 		{"demo_backend without mch_id", block("", "demo_backend http://a.test/wechatpay http://a.test/notify"), "wechat_sandbox: demo_backend: needs mch_id"},
-		{"demo_backend pay_api", block("", "mch_id 1", "demo_backend a.test http://a.test/notify"), `wechat_sandbox: demo_backend: "a.test" is not the http(s) URL of a wechat_pay_api route`},
+		{"demo_backend pay_api", block("", "mch_id 1", "demo_backend a.test http://a.test/notify"), `wechat_sandbox: demo_backend: the wechat_pay_api URL: "a.test": scheme must be http or https`},
+		{"demo_backend pay_api with a password", block("", "mch_id 1", "demo_backend http://u:"+secretValue+"@a.test/x http://a.test/notify"), "wechat_sandbox: demo_backend: the wechat_pay_api URL: a URL must not carry user info"},
+		{"demo_backend pay_api with a query", block("", "mch_id 1", "demo_backend http://a.test/x?y http://a.test/notify"), "wechat_sandbox: demo_backend: the wechat_pay_api URL must not carry a query"},
 		{"demo_backend notify_url", block("", "mch_id 1", "demo_backend http://a.test/wechatpay http://a.test/notify?x=1"), "wechat_sandbox: demo_backend: notify_url: must not carry a query"},
 		{"demo_backend one value", block("", "mch_id 1", "demo_backend http://a.test/wechatpay"), "wechat_sandbox: demo_backend: takes two values"},
 	} {

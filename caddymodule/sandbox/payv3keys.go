@@ -124,8 +124,12 @@ func (h *Handler) validatePayV3() error {
 		if h.MchID == "" {
 			return fmt.Errorf("%s: demo_backend: needs mch_id, the merchant its orders are for", directive)
 		}
-		if err := config.CheckHTTPURL(b.PayAPI, true); err != nil || strings.Contains(b.PayAPI, "?") {
-			return fmt.Errorf("%s: demo_backend: %q is not the http(s) URL of a wechat_pay_api route (no query)", directive, b.PayAPI)
+		// CheckHTTPURL's errors do not repeat a URL that carries user info
+		if err := config.CheckHTTPURL(b.PayAPI, true); err != nil {
+			return fmt.Errorf("%s: demo_backend: the wechat_pay_api URL: %v", directive, err)
+		}
+		if strings.Contains(b.PayAPI, "?") {
+			return fmt.Errorf("%s: demo_backend: the wechat_pay_api URL must not carry a query", directive)
 		}
 		if err := checkNotifyURL(b.NotifyURL); err != "" {
 			return fmt.Errorf("%s: demo_backend: notify_url: %s", directive, err)
