@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -228,44 +226,4 @@ func TestBrowserHistoryModeSPA(t *testing.T) {
 			t.Errorf("want ok on landing and invalid signature after navigation, got %+v", rec.APIs)
 		}
 	})
-}
-
-// TestBrowserDemoScreenshot runs the demo page's whole flow — wx.ready, then
-// the pay button (autopay=1): order, wechat_pay's signature, the stub's
-// chooseWXPay check — and keeps a screenshot (in a temp dir, or
-// JSSDK_SCREENSHOT_DIR when set). Like the demo command, it runs from the
-// repository root, where Caddyfile.example's relative paths point.
-func TestBrowserDemoScreenshot(t *testing.T) {
-	chromium(t)
-	t.Chdir(repoRoot)
-	raw, err := os.ReadFile("Caddyfile.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo := strings.Replace(string(raw), "{\n\tauto_https off\n}\n", globalOptions(""), 1)
-	startCaddy(t, demo)
-
-	const page = "http://localhost:8080/pay/order.html?order=42&from=demo&autopay=1"
-	dom, errs := browse(t, page, uaAndroidWeChat, "")
-	if !strings.Contains(dom, `data-state="ready"`) {
-		t.Fatalf("demo page did not reach wx.ready:\n%s", dom)
-	}
-	// the whole pay flow: order -> wechat_pay signs -> chooseWXPay -> paid
-	if !strings.Contains(dom, `id="pay-result" data-state="paid"`) {
-		t.Fatalf("demo pay flow did not complete:\n%s", dom)
-	}
-	if len(errs) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
-	}
-	dir := os.Getenv("JSSDK_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	shot := filepath.Join(dir, "demo-ready.png")
-	browse(t, page, uaAndroidWeChat, shot)
-	info, err := os.Stat(shot)
-	if err != nil || info.Size() < 1000 {
-		t.Fatalf("no screenshot at %s: %v", shot, err)
-	}
-	t.Logf("screenshot: %s", shot)
 }

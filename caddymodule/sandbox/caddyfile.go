@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"strings"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -30,9 +32,17 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		allow_origin <origin>...
 //		corp_id    <corp_id>              # a WeCom corp (wecom.go)
 //		agent      <agent_id> <secret>    # one per app of the corp
+//		mch_id                <mchid>
+//		merchant_serial       <serial>
+//		wechatpay_private_key <path> <PUB_KEY_ID_…>
+//		wechatpay_certificate <certificate path> <private key path>
+//		apiv3_key             <key>
+//		demo_backend          <wechat_pay_api URL> <notify_url>
 //	}
 //
-// Error messages never repeat the value given to app_secret.
+// The block is checked with Validate, so that `caddy adapt` already names
+// a missing or malformed option. Error messages never repeat the value
+// given to app_secret, api_key or apiv3_key.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -48,32 +58,36 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			continue
 		}
-		switch opt {
-		case "app_id", "app_secret", "token_ttl", "latency", "merchant_public_key", "api_key", "allow_origin":
-		default:
+		want, known := caddyfileOptions[opt]
+		if !known {
+			if len(opt) > 32 || strings.Trim(opt, "abcdefghijklmnopqrstuvwxyz_") != "" {
+				// not echoed: it may be a secret written on a line of its own
+				return d.Err("wechat_sandbox: unrecognized subdirective (not repeated here: it may be a misplaced value)")
+			}
 			return d.Errf("wechat_sandbox: unrecognized subdirective %q", opt)
 		}
 		if seen[opt] {
 			return d.Errf("wechat_sandbox: %s: specified more than once", opt)
 		}
 		seen[opt] = true
-		if !d.NextArg() {
+		args := d.RemainingArgs()
+		switch {
+		case len(args) == 0:
 			return d.Errf("wechat_sandbox: %s: missing value", opt)
+		case want == 1 && len(args) > 1:
+			return d.Errf("wechat_sandbox: %s: takes exactly one value", opt)
+		case want == 2 && len(args) != 2:
+			return d.Errf("wechat_sandbox: %s: takes two values: %s", opt, twoValueUsage[opt])
 		}
-		if opt == "allow_origin" { // one or more origins
-			for ok := true; ok; ok = d.NextArg() {
-				if err := checkOrigin(d.Val()); err != nil {
+		val := args[0]
+		switch opt {
+		case "allow_origin": // one or more origins
+			for _, o := range args {
+				if err := checkOrigin(o); err != nil {
 					return d.Errf("wechat_sandbox: allow_origin: %v", err)
 				}
-				h.AllowOrigins = append(h.AllowOrigins, d.Val())
 			}
-			continue
-		}
-		val := d.Val()
-		if d.NextArg() {
-			return d.Errf("wechat_sandbox: %s: takes exactly one value", opt)
-		}
-		switch opt {
+			h.AllowOrigins = append(h.AllowOrigins, args...)
 		case "app_id":
 			h.AppID = val
 		case "app_secret":
@@ -82,6 +96,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.MerchantPublicKey = val
 		case "api_key":
 			h.APIKey = val
+		case "mch_id":
+			h.MchID = val
+		case "merchant_serial":
+			h.MerchantSerial = val
+		case "apiv3_key":
+			h.APIv3Key = val
+		case "wechatpay_private_key":
+			h.WechatpayPrivateKey = &WechatpayKey{Path: args[0], ID: args[1]}
+		case "wechatpay_certificate":
+			h.WechatpayCertificate = &WechatpayCertificate{Certificate: args[0], Key: args[1]}
+		case "demo_backend":
+			h.DemoBackend = &DemoBackend{PayAPI: args[0], NotifyURL: args[1]}
 		case "token_ttl":
 			dur, err := caddy.ParseDuration(val)
 			if err != nil {
@@ -102,12 +128,30 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Latency = caddy.Duration(dur)
 		}
 	}
-	// Reported here as well as in Validate so that `caddy adapt` already
-	// names the missing option.
-	for _, opt := range []string{"app_id", "app_secret"} {
-		if !seen[opt] {
-			return d.Errf("wechat_sandbox: %s is required", opt)
-		}
+	// Validate is pure: `caddy adapt` already names a missing option or
+	// one that does not go with the others.
+	// The WeCom options first: their Caddyfile wording names the lines.
+	if err := checkWeComCaddyfile(d, seen); err != nil {
+		return err
 	}
-	return checkWeComCaddyfile(d, seen)
+	if err := h.Validate(); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// caddyfileOptions maps each option to the number of values it takes
+// (-1: one or more).
+var caddyfileOptions = map[string]int{
+	"app_id": 1, "app_secret": 1, "token_ttl": 1, "latency": 1,
+	"merchant_public_key": 1, "api_key": 1, "allow_origin": -1,
+	"mch_id": 1, "merchant_serial": 1, "apiv3_key": 1,
+	"wechatpay_private_key": 2, "wechatpay_certificate": 2, "demo_backend": 2,
+}
+
+// twoValueUsage says what the two-value options take.
+var twoValueUsage = map[string]string{
+	"wechatpay_private_key": "the path to WeChat Pay's private key and its PUB_KEY_ID_…",
+	"wechatpay_certificate": "the path to the platform certificate and the path to its private key",
+	"demo_backend":          "the URL of the site's wechat_pay_api route and the notify_url for orders",
 }

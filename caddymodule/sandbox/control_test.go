@@ -30,7 +30,7 @@ func addFault(t *testing.T, h *Handler, body string) {
 
 func TestStats(t *testing.T) {
 	h, _ := newTestHandler(t)
-	want := map[string]int64{"token": 0, "stable_token": 0, "getticket": 0, "verify": 0, "pay_order": 0, "pay_verify": 0}
+	want := map[string]int64{"token": 0, "stable_token": 0, "getticket": 0, "verify": 0, "pay_order": 0, "pay_verify": 0, "pay_query": 0, "pay_refund": 0, "pay_certificates": 0, "notify": 0}
 	if got := statsOf(t, h); !maps.Equal(got, want) {
 		t.Fatalf("initial stats %v, want %v", got, want)
 	}
@@ -46,7 +46,7 @@ func TestStats(t *testing.T) {
 	serve(t, h, http.MethodGet, "/unknown", "") // not an endpoint
 	statsOf(t, h)                               // stats do not count themselves
 
-	want = map[string]int64{"token": 2, "stable_token": 1, "getticket": 3, "verify": 1, "pay_order": 0, "pay_verify": 0}
+	want = map[string]int64{"token": 2, "stable_token": 1, "getticket": 3, "verify": 1, "pay_order": 0, "pay_verify": 0, "pay_query": 0, "pay_refund": 0, "pay_certificates": 0, "notify": 0}
 	if got := statsOf(t, h); !maps.Equal(got, want) {
 		t.Fatalf("stats %v, want %v", got, want)
 	}
@@ -155,7 +155,7 @@ func TestReset(t *testing.T) {
 		t.Fatalf("reset: %d %+v", rec.Code, got)
 	}
 
-	want := map[string]int64{"token": 0, "stable_token": 0, "getticket": 0, "verify": 0, "pay_order": 0, "pay_verify": 0}
+	want := map[string]int64{"token": 0, "stable_token": 0, "getticket": 0, "verify": 0, "pay_order": 0, "pay_verify": 0, "pay_query": 0, "pay_refund": 0, "pay_certificates": 0, "notify": 0}
 	if got := statsOf(t, h); !maps.Equal(got, want) {
 		t.Fatalf("stats after reset %v, want zeros", got)
 	}

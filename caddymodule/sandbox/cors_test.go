@@ -103,7 +103,7 @@ func TestControlCallsPOSTJSONOnly(t *testing.T) {
 // TestStubChecksCORS: only the stub's two checks are readable from another
 // origin, and only from an allow_origin one; nothing else ever is.
 func TestStubChecksCORS(t *testing.T) {
-	all := []string{pathVerify, pathPayVerify, pathStats, pathJweixin, pathPayOrder, pathToken, pathOAuthAuthorize, "/sandbox/unknown"}
+	all := []string{pathVerify, pathPayVerify, pathStats, pathJweixin, pathV3JSAPI, pathDemoOrders, pathPayNotified, pathToken, pathOAuthAuthorize, "/sandbox/unknown"}
 	stub := map[string]bool{pathVerify: true, pathPayVerify: true}
 	for _, tc := range []struct {
 		name    string
@@ -181,7 +181,7 @@ func TestAllowOriginsValidate(t *testing.T) {
 			if (err == nil) != tc.ok {
 				t.Fatalf("Validate = %v, want ok %v", err, tc.ok)
 			}
-			if err != nil && !strings.HasPrefix(err.Error(), "allow_origins: ") {
+			if err != nil && !strings.HasPrefix(err.Error(), "wechat_sandbox: allow_origins: ") {
 				t.Errorf("error %q does not name allow_origins", err)
 			}
 			if err != nil && strings.Contains(err.Error(), ":p@") {

@@ -1,9 +1,11 @@
 // Package sandbox implements wechat_sandbox, a Caddy HTTP handler that
 // emulates offline the parts of WeChat the other handlers talk to — the
-// credential API, web OAuth, WeChat Pay's order creation, and the checks
-// WeChat's client makes of wx.config and chooseWXPay; and, optionally, a
-// WeCom corp's credential API, sign-in and both JS-SDK configs — for the
-// demo and for tests.
+// credential API, web OAuth, WeChat Pay API v3 (orders, queries, refunds,
+// platform certificates, signed answers and encrypted notifications), and
+// the checks WeChat's client makes of wx.config and chooseWXPay; and,
+// optionally, a WeCom corp's credential API, sign-in and both JS-SDK
+// configs — for the demo and for tests. It can also play the demo's small
+// order backend, which holds no key.
 //
 // It is NOT for production, and says so with a warning in the log every
 // time it is provisioned. It issues random tokens to whoever knows the
@@ -22,11 +24,19 @@
 //		app_secret {env.WECHAT_SECRET}  # required; {env.*}/{file.*} resolved at provision
 //		token_ttl  2h                   # lifetime of tokens and tickets (default 2h)
 //		latency    50ms                 # delay before every /cgi-bin answer (default 0)
-//		merchant_public_key <path>      # checks v3 paySigns
+//		merchant_public_key <path>      # checks v3 paySigns and the merchant's v3 calls
 //		api_key    {env.PAY_KEY}        # checks v2 paySigns
 //		allow_origin http://localhost:8080 ...  # sites whose pages run the stub jweixin
 //		corp_id    ww0123456789abcdef   # a WeCom corp too (see WeCom)
 //		agent      1000002 {env.WECOM_SECRET}  # one line per app of the corp
+//
+//		# WeChat Pay API v3 (see WeChat Pay API v3 below)
+//		mch_id                1900000001                 # optional: the one merchant accepted
+//		merchant_serial       5157F09E…                  # switches v3 on: the merchant certificate's serial
+//		wechatpay_private_key <path> PUB_KEY_ID_0114…    # public-key mode: signs answers and notifications
+//		wechatpay_certificate <cert.pem> <key.pem>       # platform-certificate mode (both: a migration)
+//		apiv3_key             {file.apiv3.txt}           # encrypts notifications and /v3/certificates
+//		demo_backend          <wechat_pay_api URL> <notify_url>  # plays the demo's order backend
 //	}
 //
 // The handler answers every request it receives; a path it does not know
@@ -171,22 +181,26 @@
 // with "sandbox unreachable, or this page's origin is not in its
 // allow_origin".
 //
-// POST /sandbox/pay/transactions/jsapi stands in for WeChat Pay's order
-// creation (POST /v3/pay/transactions/jsapi): any JSON object in, a fresh
-// prepay id out (out_trade_no is echoed when given). Put wechat_pay in
-// front of a route to it and the answer comes back signed:
-//
-//	POST /sandbox/pay/transactions/jsapi  {"out_trade_no":"T1","amount":{"total":1}}
-//	→ {"prepay_id":"wx3f…","out_trade_no":"T1"}
-//
 // POST /sandbox/pay/verify checks chooseWXPay's parameters as WeChat's
 // client does: signType RSA against merchant_public_key (API v3), MD5 or
-// HMAC-SHA256 against api_key (API v2), a prepay id it issued, paid once.
-// The stub jweixin's chooseWXPay (and WeixinJSBridge getBrandWCPayRequest)
-// call it after checking the page's config:
+// HMAC-SHA256 against api_key (API v2), a prepay id it issued (through
+// POST /v3/pay/transactions/jsapi), paid once. The stub jweixin's
+// chooseWXPay (and WeixinJSBridge getBrandWCPayRequest) call it after
+// checking the page's config. Paying sends the order's notify_url a
+// TRANSACTION.SUCCESS notification (see WeChat Pay API v3):
 //
 //	POST /sandbox/pay/verify  {"appId","timeStamp","nonceStr","package","signType","paySign"}
 //	→ {"ok":true} | {"ok":false,"errmsg":"invalid paySign"}
+//
+// GET /sandbox/pay/notifications answers the log of the last 100
+// notifications sent (?out_trade_no= keeps one order's), each with every
+// request that carried it — the site's status or the error, the serial
+// it was signed under, the fault it carried:
+//
+//	GET /sandbox/pay/notifications?out_trade_no=T1
+//	→ {"notifications":[{"id":"EV-…","event_type":"TRANSACTION.SUCCESS","out_trade_no":"T1",
+//	   "url":"http://localhost:8080/pay/notify","attempts":[{"at":"…","status":204,"serial":"PUB_KEY_ID_…"}],
+//	   "delivered":true,"done":true}]}
 //
 // The control endpoints answer a bad request with a 4xx status and
 // {"ok":false,"errmsg":"…"}.
@@ -278,19 +292,137 @@
 // /sandbox/wecom/ww.js adds a stub of @wecom/jssdk's global ww
 // (ww.register with getConfigSignature/getAgentConfigSignature). They
 // record what happened in window.__wecomSandbox.
+// # WeChat Pay API v3
+//
+// With merchant_serial set the sandbox plays WeChat Pay API v3 for the
+// merchant (merchant_public_key, merchant_serial, and mch_id when given),
+// at the same paths as https://api.mch.weixin.qq.com. Every call must
+// carry the merchant's Authorization:
+//
+//	Authorization: WECHATPAY2-SHA256-RSA2048 mchid="1900000001",nonce_str="…",timestamp="…",serial_no="…",signature="…"
+//
+// signature being base64(SHA256withRSA(merchant key,
+// "METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nBODY\n")), the path and query as
+// the request arrived. A missing or malformed header, another serial_no or
+// mchid, a timestamp 5 minutes or more off, or a signature that does not
+// verify with merchant_public_key is answered 401 {"code":"SIGN_ERROR",
+// "message":"…"} (the message says which). Errors are WeChat Pay's
+// {"code","message"} with its status: 400 PARAM_ERROR (a missing or
+// malformed field, the body's mchid not the header's), 400
+// APPID_MCHID_NOT_MATCH (an appid other than app_id), 403
+// OUT_TRADE_NO_USED, 400 ORDERPAID, 404 ORDER_NOT_EXIST, 400
+// INVALID_REQUEST, 404 RESOURCE_NOT_EXISTS (an unknown path).
+//
+// Every answer, refusals included, is signed: Wechatpay-Timestamp,
+// Wechatpay-Nonce, Wechatpay-Signature = base64(SHA256withRSA(platform
+// key, "TIMESTAMP\nNONCE\nBODY\n")), Wechatpay-Serial (the PUB_KEY_ID_… of
+// wechatpay_private_key, or wechatpay_certificate's serial; with both, the
+// two take turns, as during a migration), Wechatpay-Signature-Type
+// WECHATPAY2-SHA256-RSA2048, Request-ID.
+//
+//	POST /v3/pay/transactions/jsapi
+//	{"appid","mchid","description","out_trade_no","notify_url","amount":{"total":1},"payer":{"openid"}}
+//	→ {"prepay_id":"wx…"}
+//
+// requires all of these, amount.total a JSON integer number of fen (not
+// "1", not 1.0), currency CNY when given, out_trade_no 6–32 of
+// [0-9A-Za-z_-|*], notify_url an absolute http(s) URL without a query
+// (WeChat Pay requires https; the sandbox, which runs next to its site,
+// takes http). The same out_trade_no with the same content answers the
+// same prepay_id.
+//
+//	GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=1900000001
+//	GET /v3/pay/transactions/id/{transaction_id}?mchid=1900000001
+//	→ {"appid","mchid","out_trade_no","transaction_id","trade_type":"JSAPI",
+//	   "trade_state":"SUCCESS","trade_state_desc","bank_type","attach","success_time",
+//	   "payer":{"openid"},"amount":{"total","payer_total","currency","payer_currency"}}
+//
+// answers trade_state NOTPAY until the order is paid, SUCCESS after,
+// REFUND once refunded, CLOSED once closed.
+//
+//	POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close  {"mchid":"1900000001"}
+//	→ 204, signed over the empty body
+//
+// closes an unpaid order: it can then be neither paid nor made again
+// (ORDER_CLOSED); a paid one is 400 ORDERPAID.
+//
+//	POST /v3/refund/domestic/refunds
+//	{"out_trade_no" or "transaction_id","out_refund_no","reason","notify_url",
+//	 "amount":{"refund","total","currency":"CNY"}}
+//	→ {"refund_id","out_refund_no","transaction_id","out_trade_no","status":"SUCCESS","amount":{…},…}
+//
+// refunds a paid order at once (status SUCCESS), up to what is left of
+// it, and sends a REFUND.SUCCESS notification when notify_url is given.
+//
+//	GET /v3/certificates
+//	→ {"data":[{"serial_no","effective_time","expire_time",
+//	   "encrypt_certificate":{"algorithm":"AEAD_AES_256_GCM","nonce","associated_data":"certificate","ciphertext"}}]}
+//
+// hands out wechatpay_certificate, encrypted with the APIv3 key (404
+// RESOURCE_NOT_EXISTS without one).
+//
+// Notifications. When an order is paid, the sandbox POSTs its notify_url,
+// from its own process:
+//
+//	{"id":"EV-…","create_time":"…+08:00","resource_type":"encrypt-resource",
+//	 "event_type":"TRANSACTION.SUCCESS","summary":"支付成功",
+//	 "resource":{"original_type":"transaction","algorithm":"AEAD_AES_256_GCM",
+//	   "ciphertext":"…","associated_data":"transaction","nonce":"12 characters"}}
+//
+// signed like an answer, with Content-Type application/json and User-Agent
+// Mozilla/4.0. The resource is the transaction the query answers,
+// encrypted with AES-256-GCM under the APIv3 key, the nonce's bytes as IV,
+// associated_data as AAD, the tag appended, in base64. Like WeChat Pay,
+// the sandbox retries until the site answers 200 or 204 — here 5 attempts
+// in about 15 seconds (WeChat Pay: 15 over a day), each signed afresh, the
+// body unchanged — and logs each result (INFO delivered, WARN otherwise).
+//
+// Faults. POST /sandbox/fault takes two more endpoints: "pay" names the
+// next v3 answers, "notify" the next notification requests:
+//
+//	{"endpoint":"pay","signature":"bad"}        a signature that does not verify
+//	{"endpoint":"pay","signature":"signtest"}   WeChat Pay's WECHATPAY/SIGNTEST/ probe
+//	{"endpoint":"pay","signature":"stale"}      a true signature, timestamp 10 minutes old
+//	{"endpoint":"pay","http_status":500}        WeChat Pay's error (SYSTEM_ERROR), signed
+//	{"endpoint":"notify","signature":"bad"}     (and "signtest", "stale"): one attempt, then the retry
+//	{"endpoint":"notify","replay":true}         the same request twice, byte for byte
+//
+// each with "times" (default 1); "*" never names them.
+//
+// # The demo's order backend
+//
+// With demo_backend set, the sandbox also plays the small app behind the
+// demo site, holding no key of any kind (it neither signs nor verifies nor
+// decrypts anything): POST /demo/orders creates an order for the payer in
+// X-WeChat-OpenID (set by wechat_oauth) by calling
+// {pay_api}/v3/pay/transactions/jsapi with plain HTTP — the site's
+// wechat_pay_api route signs the call and verifies the answer — with the
+// notify_url demo_backend names, and answers {"prepay_id","out_trade_no",
+// "payer","amount"} (403 no_payer without an openid, 502 with WeChat
+// Pay's answer when the order failed); POST /demo/notify takes the
+// notifications the site's wechat_pay_notify verified and decrypted, and
+// refuses an encrypted one; GET /demo/orders/{out_trade_no}?wait=10s
+// answers the notifications heard (waiting up to wait, at most 30 s, for
+// TRANSACTION.SUCCESS) and what WeChat Pay's query says, again through
+// wechat_pay_api. A real backend listens where only its Caddy reaches it;
+// the demo's /demo/notify is reachable by anyone on the machine.
 //
 // # Its own code, on purpose
 //
 // The sandbox checks what the other handlers produce, so it does not share
 // the code it checks. It computes and verifies signatures itself, with a
-// few lines of crypto/sha1, crypto/md5, crypto/hmac and crypto/rsa (the
-// wx.config signature, the v2 paySign, the v3 paySign against the
-// merchant's public key), never through the sign package; and it speaks
-// WeChat's API with its own code, not with the wechat client. Code that
-// looks duplicated between the sandbox and sign or wechat is meant to be:
-// a bug in one is caught by the other. What it does share (the
-// configuration helpers of internal/config) is plumbing it does not check.
+// few lines of crypto/sha1, crypto/md5, crypto/hmac, crypto/rsa,
+// crypto/aes and crypto/cipher (the wx.config signature, the v2 paySign,
+// the v3 paySign and the merchant's v3 Authorization against the
+// merchant's public key, the Wechatpay-Signature of its answers and
+// notifications, the AEAD_AES_256_GCM encryption of notifications and
+// certificates), never through the sign package or internal/paykeys; and
+// it speaks WeChat's API with its own code, not with the wechat client.
+// Code that looks duplicated between the sandbox and sign, paykeys or
+// wechat is meant to be: a bug in one is caught by the other. What it does
+// share (the configuration helpers of internal/config) is plumbing it does
+// not check.
 //
-// Nothing secret (app secret, API key, tokens, tickets, codes) is ever
-// logged.
+// Nothing secret (app secret, API keys, the APIv3 key, private keys,
+// tokens, tickets, codes, notification plaintext) is ever logged.
 package sandbox

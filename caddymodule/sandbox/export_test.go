@@ -11,3 +11,10 @@ func (s *state) setTicket(t string, exp time.Time) {
 	s.tickets[t] = exp
 	s.currentTicket = t
 }
+
+// setNotifyDelays makes notifications retry after delays for one test.
+func setNotifyDelays(t interface{ Cleanup(func()) }, delays ...time.Duration) {
+	old := notifyDelays
+	notifyDelays = delays
+	t.Cleanup(func() { notifyDelays = old })
+}

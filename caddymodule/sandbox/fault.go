@@ -10,6 +10,13 @@ import (
 // fault is a failure queued through POST /sandbox/fault: the next Times
 // calls to Endpoint answer ErrCode as WeChat would, or HTTPStatus with a
 // short text body when it is set. Its JSON form is the request body.
+//
+// Endpoint "pay" names every WeChat Pay v3 answer: HTTPStatus answers that
+// status with WeChat Pay's error JSON (SYSTEM_ERROR for a 5xx, …), and
+// Signature spoils the answer's signature. Endpoint "notify" names each
+// request that sends a notification: Signature spoils its signature, and
+// Replay sends it twice, byte for byte, as a replayed notification
+// would arrive.
 type fault struct {
 	Endpoint   endpoint `json:"endpoint"`
 	ErrCode    int      `json:"errcode"`
@@ -17,15 +24,42 @@ type fault struct {
 	Times      int      `json:"times"`
 	// Stall holds the call that long before answering (see stall.go).
 	Stall caddy.Duration `json:"stall"`
+	// Signature is "bad" (a signature that does not verify), "signtest"
+	// (WeChat Pay's WECHATPAY/SIGNTEST/ probe) or "stale" (a correct
+	// signature with a timestamp 10 minutes old); "pay" and "notify" only.
+	Signature string `json:"signature"`
+	// Replay sends a notification twice; "notify" only.
+	Replay bool `json:"replay"`
+}
+
+// cgiEndpoint reports whether ep is one of the /cgi-bin endpoints, WeChat's
+// or WeCom's: the ones "*" names (never WeChat Pay's "pay" and "notify").
+func cgiEndpoint(ep endpoint) bool {
+	switch ep {
+	case endpointToken, endpointStableToken, endpointTicket,
+		endpointWeComToken, endpointWeComCorpTicket, endpointWeComAgentTicket, endpointWeComUserInfo:
+		return true
+	}
+	return false
 }
 
 // check validates f, defaulting Times to 1, and returns what is wrong.
 func (f *fault) check() string {
 	switch f.Endpoint {
 	case endpointToken, endpointStableToken, endpointTicket, endpointAny:
+		if f.Signature != "" || f.Replay {
+			return `signature and replay are for the endpoints "pay" and "notify"`
+		}
 	case endpointWeComToken, endpointWeComCorpTicket, endpointWeComAgentTicket, endpointWeComUserInfo: // wecom.go
+		if f.Signature != "" || f.Replay {
+			return `signature and replay are for the endpoints "pay" and "notify"`
+		}
+	case endpointPay, endpointNotify:
+		if msg := f.checkPay(); msg != "" {
+			return msg
+		}
 	default:
-		return `endpoint must be one of "token", "stable_token", "getticket", "*", ` +
+		return `endpoint must be one of "token", "stable_token", "getticket", "*", "pay", "notify", ` +
 			`or WeCom's "gettoken", "get_jsapi_ticket", "agent_ticket", "getuserinfo"`
 	}
 	switch {
@@ -35,11 +69,33 @@ func (f *fault) check() string {
 		return "http_status must be between 200 and 599"
 	case f.Stall < 0:
 		return "stall must not be negative"
-	case f.HTTPStatus == 0 && f.ErrCode == 0 && f.Stall == 0:
+	case f.HTTPStatus == 0 && f.ErrCode == 0 && f.Stall == 0 && f.Signature == "" && !f.Replay:
 		return "errcode or http_status is required (or a stall)"
 	}
 	if f.Times == 0 {
 		f.Times = 1
+	}
+	return ""
+}
+
+// checkPay checks a fault of the endpoints "pay" and "notify".
+func (f *fault) checkPay() string {
+	switch f.Signature {
+	case "", sigBad, sigSignTest, sigStale:
+	default:
+		return `signature must be "bad", "signtest" or "stale"`
+	}
+	switch {
+	case f.ErrCode != 0 || f.Stall != 0:
+		return `errcode and stall are for the /cgi-bin endpoints; "pay" takes http_status and signature, "notify" signature and replay`
+	case f.Endpoint == endpointPay && f.Replay:
+		return `replay is for "notify"`
+	case f.Endpoint == endpointPay && f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599):
+		return `http_status for "pay" must be between 400 and 599: an error answer`
+	case f.Endpoint == endpointNotify && f.HTTPStatus != 0:
+		return `http_status is for "pay"; a notification's answer is the site's`
+	case f.HTTPStatus == 0 && f.Signature == "" && !f.Replay:
+		return "signature, http_status (pay) or replay (notify) is required"
 	}
 	return ""
 }
@@ -73,7 +129,7 @@ func (s *state) takeFault(ep endpoint) (fault, bool) {
 	defer s.mu.Unlock()
 	for i := range s.faults {
 		f := &s.faults[i]
-		if f.Endpoint != ep && f.Endpoint != endpointAny {
+		if f.Endpoint != ep && (f.Endpoint != endpointAny || !cgiEndpoint(ep)) {
 			continue
 		}
 		taken := *f

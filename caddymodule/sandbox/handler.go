@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -24,6 +25,9 @@ var (
 	_ caddyfile.Unmarshaler       = (*Handler)(nil)
 )
 
+// directive names the handler in errors.
+const directive = "wechat_sandbox"
+
 // Defaults and the WeChat behaviour the sandbox mimics.
 const (
 	defaultTokenTTL = 2 * time.Hour
@@ -37,9 +41,11 @@ const (
 
 // Handler is an offline emulator of the WeChat APIs the other handlers use:
 // the credential API (access tokens, stable tokens and JS-API tickets), web
-// OAuth, and WeChat Pay's order creation; with control endpoints for tests:
-// wx.config and paySign verification, call counters, fault injection and
-// chaos. See the package documentation for every endpoint.
+// OAuth, and WeChat Pay API v3 (signed calls and answers, notifications);
+// with control endpoints for tests: wx.config and paySign verification,
+// call counters, fault injection and chaos; and, for the demo, a small
+// order backend that holds no key. See the package documentation for
+// every endpoint.
 //
 // It answers every request it receives and never calls the next handler.
 // It is meant for demos and tests only; it is NOT a production component.
@@ -75,6 +81,49 @@ type Handler struct {
 	// provision time.
 	APIKey string `json:"api_key,omitempty"`
 
+	// WeChat Pay API v3 (payv3.go). The merchant ID (mchid, digits) the
+	// sandbox plays WeChat Pay for: the mchid of a merchant's Authorization
+	// header must be this one. Optional; without it any merchant ID whose
+	// calls verify with merchant_public_key is accepted. Needed by
+	// demo_backend, which names it in the orders it creates.
+	MchID string `json:"mch_id,omitempty"`
+
+	// The serial number (hex) of the merchant's API certificate: the
+	// serial_no a merchant's Authorization must name. Setting it switches
+	// WeChat Pay API v3 on (/v3/ calls, signed answers, notifications); it
+	// then needs merchant_public_key, apiv3_key and a platform key
+	// (wechatpay_private_key and/or wechatpay_certificate).
+	MerchantSerial string `json:"merchant_serial,omitempty"`
+
+	// Public-key mode: WeChat Pay's private key, whose public half the
+	// merchant holds as pub_key.pem, and its ID (PUB_KEY_ID_…). Answers and
+	// notifications are then signed with it and name the ID in
+	// Wechatpay-Serial.
+	WechatpayPrivateKey *WechatpayKey `json:"wechatpay_private_key,omitempty"`
+
+	// Platform-certificate mode: a platform certificate and its private
+	// key. Answers and notifications are then signed with the key and name
+	// the certificate's serial in Wechatpay-Serial, and GET
+	// /v3/certificates hands out the certificate, encrypted with apiv3_key.
+	// With wechatpay_private_key as well (a migration), the sandbox signs
+	// with one and the other in turn, so that a merchant's verifier meets
+	// both.
+	WechatpayCertificate *WechatpayCertificate `json:"wechatpay_certificate,omitempty"`
+
+	// The merchant's APIv3 key (32 bytes), which WeChat Pay and the
+	// merchant share: notifications' resources and /v3/certificates'
+	// entries are encrypted with it (AEAD_AES_256_GCM). Required with
+	// merchant_serial. `{env.NAME}` and `{file.PATH}` placeholders are
+	// resolved at provision time.
+	APIv3Key string `json:"apiv3_key,omitempty"`
+
+	// The demo's order backend (demo.go), played by the sandbox with no
+	// key of any kind: /demo/orders creates orders by calling WeChat Pay
+	// through the site's wechat_pay_api route with plain HTTP, and
+	// /demo/notify takes the notifications wechat_pay_notify has verified
+	// and decrypted. Needs mch_id.
+	DemoBackend *DemoBackend `json:"demo_backend,omitempty"`
+
 	// Origins (scheme://host[:port], as the browser sends them in Origin)
 	// of the sites whose pages load the stub jweixin from this sandbox:
 	// only pages on these origins may read the answers of /sandbox/verify
@@ -89,9 +138,13 @@ type Handler struct {
 
 	// secret is AppSecret with placeholders resolved.
 	secret string
-	// merchantKey and apiKey check paySigns (MerchantPublicKey, APIKey).
+	// merchantKey and apiKey check paySigns (MerchantPublicKey, APIKey);
+	// merchantKey also checks a merchant's v3 calls.
 	merchantKey *rsa.PublicKey
 	apiKey      string
+	// v3 holds WeChat Pay's side of API v3; nil while merchant_serial is
+	// unset (payv3.go).
+	v3 *payV3
 	// state is the per-app state shared through pool.
 	state *state
 	// journal keeps the issued tickets across restarts (journal.go).
@@ -115,7 +168,8 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision applies the token_ttl default, resolves the placeholders of
-// app_secret and api_key, reads merchant_public_key, and attaches the
+// app_secret, api_key and apiv3_key, reads merchant_public_key and the
+// WeChat Pay platform keys, and attaches the
 // handler to the state of its app ID, creating the state on first use (and
 // restoring the tickets journaled in Caddy's storage).
 func (h *Handler) Provision(ctx caddy.Context) error {
@@ -130,29 +184,36 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		// error text, which names the placeholder, never carries the secret.
 		secret, err := caddy.NewReplacer().ReplaceOrErr(h.AppSecret, true, false)
 		if err != nil {
-			return fmt.Errorf("app_secret: %v", err)
+			return fmt.Errorf("%s: app_secret: %v", directive, err)
 		}
 		if secret == "" {
-			return errors.New("app_secret: empty after resolving placeholders")
+			return errors.New(directive + ": app_secret: empty after resolving placeholders")
 		}
 		h.secret = secret
 	}
 	if h.MerchantPublicKey != "" {
 		k, err := loadPublicKey(h.MerchantPublicKey)
 		if err != nil {
-			return fmt.Errorf("merchant_public_key: %v", err)
+			return fmt.Errorf("%s: merchant_public_key: %v", directive, err)
 		}
 		h.merchantKey = k
 	}
 	if h.APIKey != "" {
 		key, err := caddy.NewReplacer().ReplaceOrErr(h.APIKey, true, false)
 		if err != nil {
-			return fmt.Errorf("api_key: %v", err)
+			return fmt.Errorf("%s: api_key: %v", directive, err)
 		}
 		h.apiKey = key
 	}
 	if err := h.provisionWeCom(); err != nil { // the agents' secrets (wecom.go)
 		return err
+	}
+	if h.MerchantSerial != "" {
+		v3, err := h.loadPayV3()
+		if err != nil {
+			return err
+		}
+		h.v3 = v3
 	}
 	h.journal = newTicketJournal(ctx, h.AppID, h.logger)
 	val, _, err := pool.LoadOrNew(h.AppID, func() (caddy.Destructor, error) {
@@ -170,29 +231,46 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		"(fault, chaos, reset, rotate) are unauthenticated",
 		zap.String("app_id", h.AppID),
 		zap.Strings("allow_origins", h.AllowOrigins))
+	if v := h.v3; v != nil {
+		var serials []string
+		if v.pubKey != nil {
+			serials = append(serials, v.pubKeyID)
+		}
+		if v.certKey != nil {
+			serials = append(serials, v.certSerial)
+		}
+		h.logger.Info("wechat_sandbox plays WeChat Pay API v3",
+			zap.String("mch_id", v.mchID), zap.String("merchant_serial", v.merchantSerial),
+			zap.Strings("wechatpay_serials", serials), zap.Bool("demo_backend", h.DemoBackend != nil))
+	}
 	return nil
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration. It reads no file and changes
+// nothing, so the Caddyfile adapter runs it too; its errors name the
+// directive and the option, never the value of a secret.
 func (h *Handler) Validate() error {
 	if h.AppID == "" {
-		return errors.New("app_id is required")
+		return errors.New(directive + ": app_id is required")
 	}
 	if h.AppSecret == "" {
-		return errors.New("app_secret is required")
+		return errors.New(directive + ": app_secret is required")
 	}
 	if h.TokenTTL != 0 && time.Duration(h.TokenTTL) < minTokenTTL {
-		return fmt.Errorf("token_ttl must be at least %s, got %s", minTokenTTL, time.Duration(h.TokenTTL))
+		return fmt.Errorf("%s: token_ttl must be at least %s, got %s", directive, minTokenTTL, time.Duration(h.TokenTTL))
 	}
 	if h.Latency < 0 {
-		return fmt.Errorf("latency must not be negative, got %s", time.Duration(h.Latency))
+		return fmt.Errorf("%s: latency must not be negative, got %s", directive, time.Duration(h.Latency))
 	}
 	for _, o := range h.AllowOrigins {
 		if err := checkOrigin(o); err != nil {
-			return fmt.Errorf("allow_origins: %v", err)
+			return fmt.Errorf("%s: allow_origins: %v", directive, err)
 		}
 	}
-	return h.validateWeCom()
+	if err := h.validateWeCom(); err != nil {
+		return err
+	}
+	return h.validatePayV3()
 }
 
 // Cleanup releases the handler's reference to its app's state. The state
@@ -217,8 +295,8 @@ const (
 	pathFault       = "/sandbox/fault"
 	pathReset       = "/sandbox/reset"
 	pathJweixin     = "/sandbox/jweixin.js"
-	pathPayOrder    = "/sandbox/pay/transactions/jsapi"
 	pathPayVerify   = "/sandbox/pay/verify"
+	pathPayNotified = "/sandbox/pay/notifications"
 )
 
 // ServeHTTP answers r. The handler is terminal: next is never called, so
@@ -248,8 +326,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.serveChaos(w, r)
 	case pathJweixin:
 		h.serveJweixin(w, r)
-	case pathPayOrder:
-		h.serveOrder(w, r)
+	case pathPayNotified:
+		h.serveNotifications(w, r)
 	case pathPayVerify:
 		h.allowStubOrigin(w, r)
 		h.servePayVerify(w, r)
@@ -258,7 +336,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	case pathOAuthToken:
 		h.serveOAuthToken(w, r)
 	default:
-		if !h.serveWeCom(w, r) { // WeCom's paths, when it plays a corp (wecom.go)
+		switch {
+		case h.serveWeCom(w, r): // WeCom's paths, when it plays a corp (wecom.go)
+		case strings.HasPrefix(r.URL.Path, pathV3Prefix):
+			h.serveV3(w, r) // WeChat Pay API v3 (payv3.go)
+		case strings.HasPrefix(r.URL.Path, pathDemoPrefix):
+			h.serveDemo(w, r) // the demo's order backend (demo.go)
+		default:
 			writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
 		}
 	}

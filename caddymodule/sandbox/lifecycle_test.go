@@ -77,7 +77,7 @@ func TestProvisionEmptySecret(t *testing.T) {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	err := h.Provision(ctx)
-	if err == nil || !strings.HasPrefix(err.Error(), "app_secret: ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "wechat_sandbox: app_secret: ") {
 		t.Fatalf("Provision error = %v, want an app_secret error", err)
 	}
 	if err := h.Cleanup(); err != nil {
@@ -96,11 +96,11 @@ func TestValidate(t *testing.T) {
 	}{
 		{"ok", Handler{AppID: "wx1", AppSecret: "s"}, ""},
 		{"ok with options", Handler{AppID: "wx1", AppSecret: "s", TokenTTL: caddy.Duration(time.Second), Latency: 1}, ""},
-		{"no app_id", Handler{AppSecret: "s"}, "app_id is required"},
-		{"no app_secret", Handler{AppID: "wx1"}, "app_secret is required"},
-		{"ttl below 1s", Handler{AppID: "wx1", AppSecret: "s", TokenTTL: caddy.Duration(time.Second - 1)}, "token_ttl must be at least 1s, got 999.999999ms"},
-		{"negative ttl", Handler{AppID: "wx1", AppSecret: "s", TokenTTL: -1}, "token_ttl must be at least 1s, got -1ns"},
-		{"negative latency", Handler{AppID: "wx1", AppSecret: "s", Latency: -1}, "latency must not be negative, got -1ns"},
+		{"no app_id", Handler{AppSecret: "s"}, "wechat_sandbox: app_id is required"},
+		{"no app_secret", Handler{AppID: "wx1"}, "wechat_sandbox: app_secret is required"},
+		{"ttl below 1s", Handler{AppID: "wx1", AppSecret: "s", TokenTTL: caddy.Duration(time.Second - 1)}, "wechat_sandbox: token_ttl must be at least 1s, got 999.999999ms"},
+		{"negative ttl", Handler{AppID: "wx1", AppSecret: "s", TokenTTL: -1}, "wechat_sandbox: token_ttl must be at least 1s, got -1ns"},
+		{"negative latency", Handler{AppID: "wx1", AppSecret: "s", Latency: -1}, "wechat_sandbox: latency must not be negative, got -1ns"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

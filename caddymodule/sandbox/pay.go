@@ -19,38 +19,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // maxOrders bounds the prepay ids remembered per app.
 const maxOrders = 4096
-
-// serveOrder stands in for WeChat Pay's POST /v3/pay/transactions/jsapi:
-// any JSON object in, a fresh prepay_id out. A demo or test points an
-// "order backend" route at it and lets wechat_pay sign the answer.
-func (h *Handler) serveOrder(w http.ResponseWriter, r *http.Request) {
-	h.state.count(endpointPayOrder)
-	if !requireMethod(w, r, http.MethodPost) {
-		return
-	}
-	var order map[string]json.RawMessage
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil || json.Unmarshal(body, &order) != nil {
-		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
-		return
-	}
-	id := newPrepayID()
-	h.state.addOrder(id)
-	reply := map[string]any{"prepay_id": id}
-	if v, ok := order["out_trade_no"]; ok {
-		reply["out_trade_no"] = v
-	}
-	// A JSAPI order names its payer (payer.openid); the demo's "backend"
-	// takes it from wechat_oauth's header, as a real backend would.
-	if openid := r.Header.Get("X-WeChat-OpenID"); openid != "" {
-		reply["payer"] = map[string]string{"openid": openid}
-	}
-	writeJSON(w, http.StatusOK, reply)
-}
 
 // payRequest is what chooseWXPay / getBrandWCPayRequest receive.
 type payRequest struct {
@@ -75,49 +48,56 @@ func (h *Handler) servePayVerify(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, http.StatusBadRequest, "malformed JSON body")
 		return
 	}
-	if msg := h.checkPay(req); msg != "" {
+	paid, msg := h.checkPay(req)
+	if msg != "" {
 		writeJSON(w, http.StatusOK, controlReply{ErrMsg: msg})
 		return
 	}
 	writeJSON(w, http.StatusOK, controlReply{OK: true})
+	// As WeChat Pay does once the user has paid: tell the merchant.
+	plain, _ := json.Marshal(paid.asTransaction())
+	h.notify(notification{event: "TRANSACTION.SUCCESS", summary: "支付成功", kind: "transaction",
+		plaintext: plain, url: paid.NotifyURL, outTradeNo: paid.OutTradeNo})
 }
 
-func (h *Handler) checkPay(req payRequest) string {
+// checkPay checks req and marks its order paid; it answers the order as
+// paid, or why it cannot be paid.
+func (h *Handler) checkPay(req payRequest) (order, string) {
 	if req.AppID != h.AppID {
-		return "invalid appid"
+		return order{}, "invalid appid"
 	}
 	id, ok := strings.CutPrefix(req.Package, "prepay_id=")
 	if !ok {
-		return "package must be prepay_id=…"
+		return order{}, "package must be prepay_id=…"
 	}
 	if req.TimeStamp == "" || req.NonceStr == "" {
-		return "missing timeStamp or nonceStr"
+		return order{}, "missing timeStamp or nonceStr"
 	}
 	var valid bool
 	switch req.SignType {
 	case "RSA":
 		if h.merchantKey == nil {
-			return "no merchant_public_key configured for signType RSA"
+			return order{}, "no merchant_public_key configured for signType RSA"
 		}
 		sig, err := base64.StdEncoding.DecodeString(req.PaySign)
 		if err != nil {
-			return "invalid paySign"
+			return order{}, "invalid paySign"
 		}
 		msg := req.AppID + "\n" + req.TimeStamp + "\n" + req.NonceStr + "\n" + req.Package + "\n"
 		sum := sha256.Sum256([]byte(msg))
 		valid = rsa.VerifyPKCS1v15(h.merchantKey, crypto.SHA256, sum[:], sig) == nil
 	case "MD5", "HMAC-SHA256":
 		if h.apiKey == "" {
-			return "no api_key configured for signType " + req.SignType
+			return order{}, "no api_key configured for signType " + req.SignType
 		}
 		valid = hmac.Equal([]byte(req.PaySign), []byte(legacyPaySign(req, h.apiKey)))
 	default:
-		return "unknown signType"
+		return order{}, "unknown signType"
 	}
 	if !valid {
-		return "invalid paySign"
+		return order{}, "invalid paySign"
 	}
-	return h.state.payOrder(id)
+	return h.state.payOrder(id, h.clock())
 }
 
 // legacyPaySign is WeChat Pay v2's signature, written here again rather
@@ -189,26 +169,22 @@ func newPrepayID() string {
 	return "wx" + hex.EncodeToString(b)
 }
 
-func (s *state) addOrder(id string) {
+// payOrder marks the order of prepay id paid, with a fresh transaction
+// id; it answers the paid order, or why it cannot be paid.
+func (s *state) payOrder(id string, now time.Time) (order, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.orders) >= maxOrders {
-		s.orders = make(map[string]bool) // a sandbox: forget, do not grow
-	}
-	s.orders[id] = false
-}
-
-// payOrder marks prepay id paid; it answers why it cannot, or "".
-func (s *state) payOrder(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	paid, ok := s.orders[id]
+	o := s.pay.byPrepay[id]
 	switch {
-	case !ok:
-		return "unknown prepay_id"
-	case paid:
-		return "order already paid"
+	case o == nil:
+		return order{}, "unknown prepay_id"
+	case o.Paid:
+		return order{}, "order already paid"
+	case o.Closed:
+		return order{}, "order closed"
 	}
-	s.orders[id] = true
-	return ""
+	o.Paid, o.SuccessTime = true, now
+	o.TransactionID = "42000" + now.In(chinaTime).Format("20060102") + randomDigits(15)
+	s.pay.byTxn[o.TransactionID] = o
+	return *o, ""
 }

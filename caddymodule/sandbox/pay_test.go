@@ -38,17 +38,13 @@ func signV3(t *testing.T, appID, ts, nonce, pkg string) string {
 	return base64.StdEncoding.EncodeToString(sig)
 }
 
-func newOrder(t *testing.T, h *Handler) string {
+// deadURL is a notify_url nobody answers (connection refused).
+const deadURL = "http://127.0.0.1:1/notify"
+
+// newOrder creates a v3 order on h, a sandbox made by newPayHandler.
+func newOrder(t *testing.T, h *Handler, clk *fakeClock) string {
 	t.Helper()
-	rec := serve(t, h, http.MethodPost, pathPayOrder, `{"out_trade_no":"T1","amount":{"total":1}}`)
-	var r struct {
-		PrepayID   string `json:"prepay_id"`
-		OutTradeNo string `json:"out_trade_no"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || !strings.HasPrefix(r.PrepayID, "wx") || len(r.PrepayID) != 34 || r.OutTradeNo != "T1" {
-		t.Fatalf("order answer %d %s", rec.Code, rec.Body)
-	}
-	return r.PrepayID
+	return createOrder(t, h, clk, "T"+randomDigits(12), deadURL)
 }
 
 func payVerify(t *testing.T, h *Handler, req payRequest) (bool, string) {
@@ -63,9 +59,8 @@ func payVerify(t *testing.T, h *Handler, req payRequest) (bool, string) {
 }
 
 func TestPayV3(t *testing.T) {
-	h, _ := newTestHandler(t)
-	h.merchantKey = mustPublicKey(t)
-	id := newOrder(t, h)
+	h, clk := newPayHandler(t, publicMode)
+	id := newOrder(t, h, clk)
 	req := payRequest{AppID: h.AppID, TimeStamp: "1700000000", NonceStr: "n0nce", Package: "prepay_id=" + id, SignType: "RSA"}
 	req.PaySign = signV3(t, req.AppID, req.TimeStamp, req.NonceStr, req.Package)
 
@@ -79,6 +74,7 @@ func TestPayV3(t *testing.T) {
 		{"other app", func(r *payRequest) { r.AppID = "wxother" }, "invalid appid"},
 		{"not base64", func(r *payRequest) { r.PaySign = "%%%" }, "invalid paySign"},
 		{"no api_key for MD5", func(r *payRequest) { r.SignType = "MD5" }, "no api_key configured for signType MD5"},
+		{"unknown signType", func(r *payRequest) { r.SignType = "SHA1" }, "unknown signType"},
 		{"bad package", func(r *payRequest) { r.Package = id }, "package must be prepay_id=…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,10 +100,10 @@ func TestPayV3(t *testing.T) {
 }
 
 func TestPayV2(t *testing.T) {
-	h, _ := newTestHandler(t)
+	h, clk := newPayHandler(t, publicMode)
 	h.apiKey = "192006250b4c09247ec02edce69f6a2d"
 	for _, signType := range []string{"MD5", "HMAC-SHA256"} {
-		id := newOrder(t, h)
+		id := newOrder(t, h, clk)
 		req := payRequest{AppID: h.AppID, TimeStamp: "1700000000", NonceStr: "n0nce", Package: "prepay_id=" + id, SignType: signType}
 		req.PaySign = legacyPaySign(req, h.apiKey)
 		if ok, msg := payVerify(t, h, req); !ok {
@@ -131,13 +127,4 @@ func TestLoadPublicKey(t *testing.T) {
 			t.Errorf("%s accepted as the merchant public key", bad)
 		}
 	}
-}
-
-func mustPublicKey(t *testing.T) *rsa.PublicKey {
-	t.Helper()
-	k, err := loadPublicKey(testKeys + "apiclient_pub.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -28,6 +29,13 @@ const (
 	endpointPayOrder    endpoint = "pay_order"
 	endpointPayVerify   endpoint = "pay_verify"
 	endpointAny         endpoint = "*"
+	// WeChat Pay API v3 (payv3.go). endpointPay also names the faults of
+	// every v3 answer, endpointNotify those of notifications (notify.go).
+	endpointPayQuery        endpoint = "pay_query"
+	endpointPayRefund       endpoint = "pay_refund"
+	endpointPayCertificates endpoint = "pay_certificates"
+	endpointPay             endpoint = "pay"
+	endpointNotify          endpoint = "notify"
 )
 
 // stats counts calls per endpoint, failed ones included. Its JSON form is
@@ -41,6 +49,12 @@ type stats struct {
 	PayVerify   int64 `json:"pay_verify"`
 	// WeCom is the corp's counters, when the sandbox plays one (wecom_state.go).
 	WeCom *wecomStats `json:"wecom,omitempty"`
+	// WeChat Pay API v3 calls by kind, and notification requests sent
+	// (each attempt, and each copy of a replay fault).
+	PayQuery        int64 `json:"pay_query"`
+	PayRefund       int64 `json:"pay_refund"`
+	PayCertificates int64 `json:"pay_certificates"`
+	Notify          int64 `json:"notify"`
 }
 
 // state is everything the sandbox has issued for one app ID. All methods
@@ -64,27 +78,40 @@ type state struct {
 	currentTicket string
 	calls         stats
 	faults        []fault
-	// orders maps each prepay_id issued by the order call to whether it
-	// has been paid; a prepay_id pays once.
-	orders map[string]bool
+	// pay holds WeChat Pay's orders and refunds (payv3orders.go); a
+	// prepay_id pays once.
+	pay payStore
 	// oauth holds the web OAuth codes issued (oauth.go).
 	oauth oauthCodes
 	// wecom holds what was issued for each WeCom corp (wecom_state.go).
 	wecom map[string]*wecomCorp
+	// notifier sends WeChat Pay's notifications and keeps their log
+	// (notify.go); it has its own lock.
+	notifier *notifier
+	// demo is the demo backend's orders (demo.go); it has its own lock.
+	demo *demoStore
+	// signings counts platform signatures, so that in migration mode the
+	// two keys take turns (signer).
+	signings atomic.Uint64
 }
 
 func newState() *state {
 	return &state{
-		tokens:  make(map[string]time.Time),
-		pruneAt: minPrune,
-		tickets: make(map[string]time.Time),
-		orders:  make(map[string]bool),
+		tokens:   make(map[string]time.Time),
+		pruneAt:  minPrune,
+		tickets:  make(map[string]time.Time),
+		pay:      newPayStore(),
+		notifier: newNotifier(),
+		demo:     newDemoStore(),
 	}
 }
 
-// Destruct implements caddy.Destructor. The state holds no resources
-// besides memory.
-func (s *state) Destruct() error { return nil }
+// Destruct implements caddy.Destructor: the last config that used the
+// state is gone. Notifications still being sent are abandoned.
+func (s *state) Destruct() error {
+	s.notifier.stop()
+	return nil
+}
 
 // reset forgets every issued credential, counter and pending fault.
 func (s *state) reset() {
@@ -93,9 +120,11 @@ func (s *state) reset() {
 	s.forgetCredentials()
 	s.calls = stats{}
 	s.faults = nil
-	s.orders = make(map[string]bool)
+	s.pay = newPayStore()
 	s.oauth = oauthCodes{}
 	s.wecom = nil
+	s.notifier.reset()
+	s.demo.reset()
 }
 
 // count records one call to ep.
@@ -115,6 +144,14 @@ func (s *state) count(ep endpoint) {
 		s.calls.PayOrder++
 	case endpointPayVerify:
 		s.calls.PayVerify++
+	case endpointPayQuery:
+		s.calls.PayQuery++
+	case endpointPayRefund:
+		s.calls.PayRefund++
+	case endpointPayCertificates:
+		s.calls.PayCertificates++
+	case endpointNotify:
+		s.calls.Notify++
 	}
 }
 
