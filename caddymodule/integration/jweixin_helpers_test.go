@@ -84,6 +84,14 @@ type jwxOptions struct {
 	noEndpoint bool
 }
 
+// The merchant of the chooseWXPay test, as the demo's (Caddyfile.example):
+// the sandbox plays WeChat Pay API v3 for it in public-key mode.
+const (
+	jwxMchID          = "1900000001"
+	jwxMerchantSerial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+	jwxPubKeyID       = "PUB_KEY_ID_0114232134912410000000000000"
+)
+
 // startJweixinSite runs the sandbox for app and a site serving
 // testdata/e2e behind wechat_jssdk, with the wrapped jweixin as sdk_url,
 // the sandbox proxied under /sandbox/, and an order backend signed by
@@ -106,6 +114,10 @@ http://` + jwxSandAddr + ` {
 		app_id     ` + app.id + `
 		app_secret ` + testSecret + `
 		merchant_public_key ` + repoPath("testdata/keys/apiclient_pub.pem") + `
+		mch_id                ` + jwxMchID + `
+		merchant_serial       ` + jwxMerchantSerial + `
+		wechatpay_private_key ` + repoPath("testdata/keys/wechatpay_pubkey_key.pem") + ` ` + jwxPubKeyID + `
+		apiv3_key             {file.` + repoPath("testdata/demo-apiv3-key.txt") + `}
 		` + latency + `
 	}
 }
@@ -123,12 +135,20 @@ http://` + siteAddr + ` {
 			header_up Host {upstream_hostport}
 		}
 	}
+	# The page's order goes to WeChat Pay (the sandbox) as a merchant call
+	# signed by wechat_pay_api; wechat_pay signs chooseWXPay into the answer.
 	handle /api/order {
 		wechat_pay {
 			app_id      ` + app.id + `
 			private_key ` + repoPath("testdata/keys/apiclient_key.pem") + `
 		}
-		rewrite * /sandbox/pay/transactions/jsapi
+		rewrite * /v3/pay/transactions/jsapi
+		wechat_pay_api {
+			mch_id               ` + jwxMchID + `
+			serial_no            ` + jwxMerchantSerial + `
+			private_key          ` + repoPath("testdata/keys/apiclient_key.pem") + `
+			wechatpay_public_key ` + repoPath("testdata/keys/wechatpay_pub_key.pem") + ` ` + jwxPubKeyID + `
+		}
 		reverse_proxy ` + jwxSandAddr + ` {
 			header_up Host {upstream_hostport}
 		}
