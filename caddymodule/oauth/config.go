@@ -75,6 +75,9 @@ func (h *Handler) applyDefaults() {
 	}
 	if h.CallbackPath == "" {
 		h.CallbackPath = DefaultCallbackPath
+		if h.weCom() {
+			h.CallbackPath = DefaultWeComCallbackPath
+		}
 	}
 	if !h.weCom() { // WeCom mode's headers are fixed
 		if h.Header == "" {

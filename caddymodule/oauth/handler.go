@@ -76,7 +76,8 @@ type Handler struct {
 	AuthorizeURL string `json:"authorize_url,omitempty"`
 
 	// The path WeChat sends the browser back to, on this site's origin.
-	// Default: /.well-known/wechat-oauth/callback. The handler answers it
+	// Default: /.well-known/wechat-oauth/callback; in WeCom mode
+	// /.well-known/wecom-oauth/callback. The handler answers it
 	// whatever the directive's matcher; the origin must be the domain set
 	// for web authorization in the account's settings.
 	CallbackPath string `json:"callback_path,omitempty"`

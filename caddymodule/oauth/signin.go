@@ -19,7 +19,11 @@ func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request, https bool
 	hdr.Set("Location", h.authorizeURL(string(origin.Append(nil, r)), p.ID.param()))
 	hdr.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusFound)
-	h.logger.Debug("no session: redirecting to WeChat to sign in")
+	if h.weCom() {
+		h.logger.Debug("no session: redirecting to WeCom's sign-in")
+	} else {
+		h.logger.Debug("no session: redirecting to WeChat to sign in")
+	}
 }
 
 // authorizeURL is WeChat's authorize link. WeChat matches it strictly: the

@@ -44,6 +44,13 @@ const (
 // users, a back office for the corp's staff) keeps both sessions.
 const DefaultWeComCookieName = "wechat_oauth_wecom"
 
+// DefaultWeComCallbackPath is callback_path's default in WeCom mode. It
+// is not the Official Account's either: of two wechat_oauth directives of
+// one site, the first answers the callback path they share, and the other
+// one's sign-ins would fail there. (WeCom's trusted domain, 可信域名, is a
+// domain: any path of it will do.)
+const DefaultWeComCallbackPath = "/.well-known/wecom-oauth/callback"
+
 // weCom reports whether the handler is in WeCom mode: any of the three
 // WeCom credential options is set (Validate then requires all three).
 func (h *Handler) weCom() bool {
@@ -278,7 +285,7 @@ func (h *Handler) releaseWeComToken() error {
 func (h *Handler) weComUser(ctx context.Context, code string) (wechat.WeComUser, error) {
 	token, err := h.wecom.AccessToken(ctx, "")
 	if err != nil {
-		return wechat.WeComUser{}, err
+		return wechat.WeComUser{}, tokenError(err)
 	}
 	user, err := h.client.WeComUserInfo(ctx, token, code)
 	if wechat.Classify(err) != wechat.ClassInvalidToken {
@@ -287,9 +294,23 @@ func (h *Handler) weComUser(ctx context.Context, code string) (wechat.WeComUser,
 	h.logger.Debug("callback: WeCom rejected the app's access token; replacing it and trying the code once more", zap.Error(err))
 	token, err = h.wecom.AccessToken(ctx, token)
 	if err != nil {
-		return wechat.WeComUser{}, err
+		return wechat.WeComUser{}, tokenError(err)
 	}
 	return h.client.WeComUserInfo(ctx, token, code)
+}
+
+// tokenError is the holder's error for the log: its cause (the gettoken
+// failure, which Classify reads), without the credential package's
+// "jsapi_ticket unavailable", which would mislead here.
+func tokenError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok && errors.Is(err, credential.ErrUnavailable) {
+		for _, e := range j.Unwrap() {
+			if e != credential.ErrUnavailable {
+				return fmt.Errorf("the app's access token: %w", e)
+			}
+		}
+	}
+	return fmt.Errorf("the app's access token: %w", err)
 }
 
 // exchangeWeCom is exchange in WeCom mode: the code for a member's userid
