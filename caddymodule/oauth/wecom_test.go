@@ -690,4 +690,3 @@ func TestWeComHeadersStrippedInOfficialAccountMode(t *testing.T) {
 		}
 	}
 }
-
