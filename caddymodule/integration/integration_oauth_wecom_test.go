@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -582,4 +583,135 @@ func TestOAuthWeComSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// wecomSandboxSite is the sandbox playing testAppID's Official Account and
+// a WeCom corp with one app, whose secret is wecomSecret.
+const wecomSandboxSite = `
+http://` + sandAddr + `, http://127.0.0.1:9081 {
+	wechat_sandbox {
+		app_id     ` + testAppID + `
+		app_secret {env.` + oauthSecretEnv + `}
+		corp_id    ` + wecomCorpID + `
+		agent      ` + wecomAgentID + ` {env.` + wecomSecretEnv + `}
+	}
+}
+`
+
+// sandboxWeComStats returns the sandbox's WeCom call counts for the corp,
+// failed calls included (a call with a token the sandbox forgot has no
+// agent it could be counted for).
+func sandboxWeComStats(t *testing.T) map[string]int {
+	t.Helper()
+	resp, err := http.Get(sandURL + "/sandbox/stats")
+	if err != nil {
+		t.Fatalf("sandbox stats: %v", err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		WeCom map[string]any `json:"wecom"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("sandbox stats: %v", err)
+	}
+	out := map[string]int{}
+	for k, v := range st.WeCom {
+		if n, ok := v.(float64); ok {
+			out[k] = int(n)
+		}
+	}
+	return out
+}
+
+// TestOAuthWeComSandbox: the same flows against wechat_sandbox's WeCom
+// corp, which checks the link as WeCom does (agentid after state) and
+// chooses member or non-member by its wechat_sandbox_member cookie.
+func TestOAuthWeComSandbox(t *testing.T) {
+	t.Setenv(oauthSecretEnv, testSecret)
+	t.Setenv(wecomSecretEnv, wecomSecret)
+	upstream := httptest.NewServer(wecomEcho{})
+	t.Cleanup(upstream.Close)
+	site := `
+http://` + siteAddr + ` {
+	wechat_oauth {
+		corp_id       ` + wecomCorpID + `
+		agent_id      ` + wecomAgentID + `
+		corp_secret   {env.` + wecomSecretEnv + `}
+		scope         snsapi_privateinfo
+		api_base      http://127.0.0.1:9081
+		authorize_url http://127.0.0.1:9081/connect/oauth2/authorize
+	}
+	reverse_proxy ` + strings.TrimPrefix(upstream.URL, "http://") + `
+}
+`
+	startCaddy(t, globalOptions("storage file_system "+t.TempDir())+wecomSandboxSite+site)
+	before := sandboxWeComStats(t)
+	tests := []struct {
+		name, user, member string
+		header             string
+		want               func(string) bool
+	}{
+		{"member", "zhaoliu", "1", "X-Seen-Wecom-Userid", func(v string) bool { return v == "zhaoliu" }},
+		{"non-member", "sunqi", "0", "X-Seen-Wecom-Openid", func(v string) bool { return regexp.MustCompile(`^o[A-Za-z0-9_-]+$`).MatchString(v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t, wecomUA)
+			b.setCookie("http://127.0.0.1:9081", "wechat_sandbox_user", tt.user)
+			b.setCookie("http://127.0.0.1:9081", "wechat_sandbox_member", tt.member)
+			resp, body := b.do(http.MethodGet, siteURL+"/home?tab=1")
+			link := resp.Header.Get("Location")
+			if resp.StatusCode != http.StatusFound || !strings.HasPrefix(link, "http://127.0.0.1:9081/connect/oauth2/authorize?appid="+wecomCorpID+"&redirect_uri=") ||
+				!strings.Contains(link, "&response_type=code&scope=snsapi_privateinfo&state=") || !strings.HasSuffix(link, "&agentid="+wecomAgentID+"#wechat_redirect") {
+				t.Fatalf("%d Location %q %s", resp.StatusCode, link, body)
+			}
+			at := atWeCom(t, b, link)
+			if at.StatusCode != http.StatusFound {
+				t.Fatalf("the sandbox refused the link: %d", at.StatusCode)
+			}
+			resp, body = b.do(http.MethodGet, at.Header.Get("Location"))
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/home?tab=1" {
+				t.Fatalf("callback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			resp, _ = b.do(http.MethodGet, siteURL+"/home?tab=1", "X-WeCom-UserID", "boss", "X-WeCom-OpenID", "oForged")
+			if v := resp.Header.Get(tt.header); !tt.want(v) {
+				t.Errorf("upstream saw %s %q", tt.header, v)
+			}
+			other := "X-Seen-Wecom-Openid"
+			if tt.header == other {
+				other = "X-Seen-Wecom-Userid"
+			}
+			if v := resp.Header.Get(other); v != "" {
+				t.Errorf("upstream saw %s %q too", other, v)
+			}
+		})
+	}
+	after := sandboxWeComStats(t)
+	if n := after["gettoken"] - before["gettoken"]; n != 1 {
+		t.Errorf("%d gettoken calls, want 1 for both sign-ins", n)
+	}
+	if n := after["getuserinfo"] - before["getuserinfo"]; n != 2 {
+		t.Errorf("%d getuserinfo calls, want 2", n)
+	}
+
+	// WeCom replaces the token without notice: the next getuserinfo gets
+	// 40014, the handler fetches one token and tries the code once more
+	t.Run("token replaced by WeCom", func(t *testing.T) {
+		resp, err := http.Post(sandURL+"/sandbox/rotate", "application/json", strings.NewReader("{}"))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("rotate: %v %v", err, resp)
+		}
+		resp.Body.Close()
+		before := sandboxWeComStats(t)
+		b := newBrowser(t, wecomUA)
+		resp, _ = b.do(http.MethodGet, siteURL+"/")
+		resp, body := b.do(http.MethodGet, atWeCom(t, b, resp.Header.Get("Location")).Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound {
+			t.Fatalf("callback after the rotation: %d %s", resp.StatusCode, body)
+		}
+		after := sandboxWeComStats(t)
+		if tok, info := after["gettoken"]-before["gettoken"], after["getuserinfo"]-before["getuserinfo"]; tok != 1 || info != 2 {
+			t.Errorf("after the rotation: %d gettoken and %d getuserinfo calls, want 1 and 2", tok, info)
+		}
+	})
 }
