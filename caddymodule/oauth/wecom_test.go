@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -689,4 +690,25 @@ func TestWeComHeadersStrippedInOfficialAccountMode(t *testing.T) {
 			t.Errorf("upstream got %s", name)
 		}
 	}
+}
+
+// FuzzWeComSessionPayload checks the WeCom session decoder alone: what it
+// accepts is exactly what encodeWeComSession writes, with one id, of the
+// alphabets that may go into a request header.
+func FuzzWeComSessionPayload(f *testing.F) {
+	f.Add(encodeWeComSession(session{Expires: testNow, UserID: testUserID}))
+	f.Add(encodeWeComSession(session{Expires: testNow, OpenID: testWeComOpen}))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 'u', 1, 'o'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, ok := decodeWeComSession(b)
+		if !ok {
+			return
+		}
+		if again := encodeWeComSession(s); !bytes.Equal(again, b) {
+			t.Fatalf("decoded %+v re-encodes as %x, not %x", s, again, b)
+		}
+		if (s.UserID == "") == (s.OpenID == "") || s.UnionID != "" || strings.ContainsAny(s.UserID+s.OpenID, "\r\n :,;") {
+			t.Fatalf("accepted %+v", s)
+		}
+	})
 }
