@@ -36,7 +36,11 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	wechat_oauth [<matcher>] {
 //		app_id         <appid>
 //		app_secret     <secret>
-//		scope          snsapi_base|snsapi_userinfo
+//		# or, for a WeCom (企业微信) app, instead of app_id and app_secret:
+//		corp_id        <corp id>
+//		agent_id       <agent id>
+//		corp_secret    <the app's secret>
+//		scope          snsapi_base|snsapi_userinfo|snsapi_privateinfo
 //		api_base       <url>
 //		authorize_url  <url>
 //		callback_path  <path>
@@ -49,7 +53,8 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // Every error names the directive and the option. The block is checked
 // with Validate, on a copy with the defaults applied, so that `caddy adapt`
 // already reports a bad value while the adapted JSON keeps only what was
-// written. Errors never repeat what was given to app_secret.
+// written. Errors never repeat what was given to app_secret or
+// corp_secret. header is not used in WeCom mode.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	if d.NextArg() {
@@ -108,6 +113,12 @@ func (h *Handler) stringField(opt string) *string {
 		return &h.AppID
 	case "app_secret":
 		return &h.AppSecret
+	case "corp_id":
+		return &h.CorpID
+	case "agent_id":
+		return &h.AgentID
+	case "corp_secret":
+		return &h.CorpSecret
 	case "scope":
 		return &h.Scope
 	case "api_base":

@@ -134,6 +134,9 @@ func (h *Handler) exchange(ctx context.Context, p pending, code string, now time
 		h.logger.Debug("callback: no code (the user declined)")
 		return answer{Status: http.StatusForbidden, Body: msgDeclined}
 	}
+	if h.weCom() {
+		return h.exchangeWeCom(ctx, p, code, now)
+	}
 	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
 	user, err := h.client.OAuthToken(ctx, h.AppID, h.secret, code)
 	cancel()
@@ -178,8 +181,9 @@ func (h *Handler) writeAnswer(w http.ResponseWriter, a answer, https bool) {
 }
 
 // exchangeFailed is the answer to a failed code exchange: the user's
-// problem (a code refused) is a 400 and a debug line; the app's or
-// WeChat's is a 502 and a warning, once per kind, then debug lines.
+// problem (a code refused: 40029, 40163, 41008, WeCom's too) is a 400 and
+// a debug line; the app's or WeChat's (WeCom's access token included) is a
+// 502 and a warning, once per kind, then debug lines.
 func (h *Handler) exchangeFailed(err error) answer {
 	if wechat.IsCodeRejected(err) {
 		h.logger.Debug("callback: WeChat refused the code", zap.Error(err))
@@ -189,6 +193,9 @@ func (h *Handler) exchangeFailed(err error) answer {
 	switch wechat.Classify(err) {
 	case wechat.ClassConfig, wechat.ClassIPWhitelist:
 		c = causeConfig
+		if h.weCom() {
+			c = causeWeComConfig
+		}
 	}
 	h.problem(c, zap.Error(err), zap.String("class", wechat.Classify(err).String()))
 	return answer{Status: http.StatusBadGateway, Body: msgUpstream}

@@ -29,11 +29,16 @@ const (
 
 // The scopes WeChat's web OAuth knows.
 const (
-	// ScopeBase is silent and yields the openid (and unionid) only.
+	// ScopeBase is silent and yields the openid (and unionid) only; in
+	// WeCom mode the userid or the openid.
 	ScopeBase = "snsapi_base"
 	// ScopeUserInfo asks the user's consent; the profile itself is not
-	// fetched (yet), so it only matters for the unionid rules.
+	// fetched (yet), so it only matters for the unionid rules. Official
+	// Account mode only.
 	ScopeUserInfo = "snsapi_userinfo"
+	// ScopePrivateInfo is WeCom's consent scope (a member's private
+	// details, which are not fetched). WeCom mode only.
+	ScopePrivateInfo = "snsapi_privateinfo"
 )
 
 // The outside_wechat values.
@@ -61,18 +66,26 @@ func (h *Handler) applyDefaults() {
 	}
 	if h.APIBase == "" {
 		h.APIBase = wechat.DefaultBaseURL
+		if h.weCom() {
+			h.APIBase = wechat.DefaultWeComBaseURL
+		}
 	}
 	if h.AuthorizeURL == "" {
 		h.AuthorizeURL = DefaultAuthorizeURL
 	}
 	if h.CallbackPath == "" {
 		h.CallbackPath = DefaultCallbackPath
+		if h.weCom() {
+			h.CallbackPath = DefaultWeComCallbackPath
+		}
 	}
-	if h.Header == "" {
-		h.Header = DefaultHeader
-	}
-	if h.UnionIDHeader == "" {
-		h.UnionIDHeader = DefaultUnionIDHeader
+	if !h.weCom() { // WeCom mode's headers are fixed
+		if h.Header == "" {
+			h.Header = DefaultHeader
+		}
+		if h.UnionIDHeader == "" {
+			h.UnionIDHeader = DefaultUnionIDHeader
+		}
 	}
 	if h.MaxAge == 0 {
 		h.MaxAge = caddy.Duration(DefaultMaxAge)
@@ -86,21 +99,32 @@ func (h *Handler) applyDefaults() {
 // calls it after Provision; UnmarshalCaddyfile on a defaulted copy),
 // naming the directive and the option. It changes nothing, so that
 // `caddy adapt` reports the same errors as a config load. Its errors never
-// quote app_secret.
+// quote app_secret or corp_secret.
 func (h *Handler) Validate() error {
-	if h.AppID == "" {
-		return errors.New("wechat_oauth: app_id is required")
+	if err := h.validateMode(); err != nil {
+		return err
 	}
-	if !wechat.ValidAppID(h.AppID) {
-		return fmt.Errorf("wechat_oauth: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
-	}
-	if h.AppSecret == "" {
-		return errors.New("wechat_oauth: app_secret is required")
-	}
-	switch h.Scope {
-	case ScopeBase, ScopeUserInfo:
-	default:
-		return fmt.Errorf("wechat_oauth: scope: %q is not snsapi_base or snsapi_userinfo", h.Scope)
+	if h.weCom() {
+		if err := h.validateWeCom(); err != nil {
+			return err
+		}
+	} else {
+		if h.AppID == "" {
+			return errors.New("wechat_oauth: app_id is required (or corp_id, agent_id and corp_secret for a WeCom app)")
+		}
+		if !wechat.ValidAppID(h.AppID) {
+			return fmt.Errorf("wechat_oauth: app_id %q is not a WeChat AppID (wx followed by letters and digits)", h.AppID)
+		}
+		if h.AppSecret == "" {
+			return errors.New("wechat_oauth: app_secret is required")
+		}
+		switch h.Scope {
+		case ScopeBase, ScopeUserInfo:
+		case ScopePrivateInfo:
+			return fmt.Errorf("wechat_oauth: scope: %q is not snsapi_base or snsapi_userinfo (snsapi_privateinfo is WeCom's: corp_id, agent_id and corp_secret)", h.Scope)
+		default:
+			return fmt.Errorf("wechat_oauth: scope: %q is not snsapi_base or snsapi_userinfo", h.Scope)
+		}
 	}
 	for _, u := range []struct{ opt, val string }{{"api_base", h.APIBase}, {"authorize_url", h.AuthorizeURL}} {
 		if err := checkBaseURL(u.val); err != nil {
@@ -110,15 +134,17 @@ func (h *Handler) Validate() error {
 	if !validCallbackPath(h.CallbackPath) {
 		return fmt.Errorf("wechat_oauth: callback_path: %q is not a path (it starts with / and has no query, fragment, space or control character)", h.CallbackPath)
 	}
-	for _, hd := range []struct{ opt, val string }{{"header", h.Header}, {"unionid_header", h.UnionIDHeader}} {
-		// any token, however long: wechat_oauth has always taken that
-		// (config.ValidHeaderName would stop at 128 bytes)
-		if !config.ValidToken(hd.val) {
-			return fmt.Errorf("wechat_oauth: %s: %q is not a header name", hd.opt, hd.val)
+	if !h.weCom() {
+		for _, hd := range []struct{ opt, val string }{{"header", h.Header}, {"unionid_header", h.UnionIDHeader}} {
+			// any token, however long: wechat_oauth has always taken that
+			// (config.ValidHeaderName would stop at 128 bytes)
+			if !config.ValidToken(hd.val) {
+				return fmt.Errorf("wechat_oauth: %s: %q is not a header name", hd.opt, hd.val)
+			}
 		}
-	}
-	if identity.SameName(h.Header, h.UnionIDHeader) {
-		return fmt.Errorf("wechat_oauth: header: the openid and unionid headers are both %q", h.Header)
+		if identity.SameName(h.Header, h.UnionIDHeader) {
+			return fmt.Errorf("wechat_oauth: header: the openid and unionid headers are both %q", h.Header)
+		}
 	}
 	if h.CookieName != "" && (!config.ValidToken(h.CookieName) || len(h.CookieName) > maxCookieName) {
 		return fmt.Errorf("wechat_oauth: cookie_name: %q is not a cookie name of at most %d letters, digits and !#$%%&'*+-.^_`|~", h.CookieName, maxCookieName)

@@ -32,6 +32,44 @@
 // With a valid session, the request goes on with the openid header (and
 // the unionid header when WeChat gave one).
 //
+// # WeCom (企业微信) mode
+//
+// With corp_id, agent_id and corp_secret instead of app_id and app_secret
+// (mixing them is a configuration error), the handler signs in the users
+// of a WeCom app. The flow above is the same, state, cookies, single use
+// and stripping included; what differs:
+//
+//   - the browser sent to sign in is WeCom's (wxwork in its User-Agent;
+//     WeCom's also says MicroMessenger, WeChat's does not say wxwork);
+//     every other one, WeChat's included, follows outside_wechat;
+//   - the authorize link is WeCom's: appid=<corp_id>, redirect_uri,
+//     response_type=code, scope (snsapi_base, or snsapi_privateinfo),
+//     state, agentid=<agent_id>, in that order, and #wechat_redirect, on
+//     the same authorize page;
+//   - the code is exchanged at GET {api_base}/cgi-bin/auth/getuserinfo
+//     (api_base https://qyapi.weixin.qq.com) with the app's access token;
+//     a member of the corp comes back as a userid, anyone else as an
+//     openid, and the upstream gets X-WeCom-UserID or X-WeCom-OpenID, never
+//     both (the names are fixed; header is refused in WeCom mode). A
+//     member's user_ticket and a non-member's external_userid are dropped;
+//   - the access token (gettoken with corp_id and corp_secret) is held once
+//     per app in the process, in this package's own caddy.UsagePool of
+//     credential.WeCom (wecom.go): every site and every reload of the app
+//     shares it, and it is fetched when a callback first needs it. When
+//     getuserinfo rejects it (40001, 40014, 42001), it is replaced, once
+//     for all the callbacks that met the rejection, and the code tried
+//     once more. wechat_jssdk's WeCom mode holds the same app's token in
+//     its own pool: one gettoken more every two hours, which WeCom allows
+//     (it hands every caller the same token while it is valid);
+//   - the app is named wecom/<corp_id>/<agent_id> in storage keys and in
+//     the seal's additional data, and its session cookie is sealed for a
+//     purpose of its own, so that an Official Account's session never opens
+//     as a WeCom one, nor one WeCom app's as another's;
+//   - callback_path defaults to /.well-known/wecom-oauth/callback and the
+//     cookie to __Host-wechat_oauth_wecom (wechat_oauth_wecom over http),
+//     so that a site can sign WeChat users in on some paths and the corp's
+//     staff on others with both directives' defaults.
+//
 // # A state is used once, in the whole cluster
 //
 // This process's replay cache (replay.go) refuses a state already used
@@ -85,8 +123,9 @@
 //
 // # Identity headers: removed from every request, set by the handler only
 //
-// The identity headers are X-WeChat-OpenID and X-WeChat-UnionID, and the
-// names header and unionid_header give when they differ. The handler
+// The identity headers are X-WeChat-OpenID, X-WeChat-UnionID,
+// X-WeCom-UserID and X-WeCom-OpenID, in either mode, and the names header
+// and unionid_header give when they differ. The handler
 // removes every copy a client sent of any of them from every request it
 // sees, whatever its matcher says of the request and whether or not there
 // is a session: in any case, with '_' or '.' for '-' (CGI, FastCGI and PHP
@@ -121,9 +160,10 @@
 // # Cookies
 //
 // Both cookies are sealed with AES-256-GCM under one 32-byte key kept in
-// Caddy's storage at wechat_oauth/<app_id>/cookie_key (the `storage`
-// global option: the file system by default, Redis and the like in a
-// cluster). The first instance to need it creates it under the storage
+// Caddy's storage at wechat_oauth/<app_id>/cookie_key, or
+// wechat_oauth/wecom/<corp_id>/<agent_id>/cookie_key in WeCom mode, whose
+// used states live under that prefix too (the `storage` global option:
+// the file system by default, Redis and the like in a cluster). The first instance to need it creates it under the storage
 // lock; every other instance, and every restart, reads the same key, so a
 // cluster accepts its own cookies and a restart logs nobody out. The
 // session cookie carries openid, unionid and its expiry, nothing else: the
@@ -136,8 +176,9 @@
 //
 // # What is never written anywhere
 //
-// The app secret, the OAuth code, the user access_token and the cookie key
-// never reach a log line, an error, a response or a header; the storage
+// The app secret (corp_secret), the OAuth code, the user access_token (the
+// WeCom app's access token) and the cookie key never reach a log line, an
+// error, a response or a header; the storage
 // keeps the code's SHA-256 only, and openids sealed. The callback
 // request is left out of Caddy's access log, whose request URI would carry
 // the code; the handler logs its outcome itself, without it.

@@ -127,6 +127,7 @@ func newFixture(t *testing.T, mutate func(*Handler)) *fixture {
 		t.Fatalf("Provision: %v", err)
 	}
 	t.Cleanup(h.used.pruning.Wait) // before the storage's directory goes
+	t.Cleanup(func() { _ = h.Cleanup() })
 	f.h, f.logs = h, logs
 	return f
 }

@@ -10,6 +10,7 @@ const (
 	causeUpstream
 	causeStorage
 	causeStorageAfter
+	causeWeComConfig
 	numCauses
 )
 
@@ -20,6 +21,7 @@ var causeMessages = [numCauses]string{
 	causeUpstream:     "the OAuth code exchange with WeChat failed; the user got a 502",
 	causeStorage:      "the used OAuth states could not be checked or marked in Caddy's storage; sign-ins are refused (503) until they can: check the storage",
 	causeStorageAfter: "a sign-in went through, but recording it in Caddy's storage failed: a repeat of its callback (WeChat's double redirect) on another instance may be refused",
+	causeWeComConfig:  "WeCom refused the app's credentials for the sign-in (gettoken or getuserinfo): check corp_id, agent_id, corp_secret, the app's API permissions and its trusted IPs (企业可信IP)",
 }
 
 // problem logs c at warning level the first time (error for a
@@ -29,7 +31,7 @@ func (h *Handler) problem(c cause, fields ...zap.Field) {
 	switch {
 	case !h.once.First(uint8(c)):
 		h.logger.Debug(causeMessages[c], fields...)
-	case c == causeConfig, c == causeStorage:
+	case c == causeConfig, c == causeWeComConfig, c == causeStorage:
 		h.logger.Error(causeMessages[c], fields...)
 	default:
 		h.logger.Warn(causeMessages[c], fields...)

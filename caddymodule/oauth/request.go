@@ -85,6 +85,9 @@ func (h *Handler) cookieNames(https bool) (session, state string) {
 	name := h.CookieName
 	if name == "" {
 		name = DefaultCookieName
+		if h.weCom() {
+			name = DefaultWeComCookieName
+		}
 		if https {
 			name = "__Host-" + name
 		}

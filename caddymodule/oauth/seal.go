@@ -24,15 +24,24 @@ const (
 	purposeState
 	// purposeUsedState seals the records usedStates keeps in storage.
 	purposeUsedState
+	// purposeWeComSession seals a WeCom mode session cookie, whose
+	// payload is not an Official Account session's.
+	purposeWeComSession
 	numPurposes
 )
 
-var purposeNames = [numPurposes]string{purposeSession: "session", purposeState: "state", purposeUsedState: "used_state"}
+var purposeNames = [numPurposes]string{
+	purposeSession:      "session",
+	purposeState:        "state",
+	purposeUsedState:    "used_state",
+	purposeWeComSession: "wecom_session",
+}
 
 // sealer encrypts and authenticates cookie values, and the records of used
 // states kept in storage, with AES-256-GCM. The additional data binds each
-// value to its purpose and to the app ID, so that a cookie of another app
-// sharing the storage never opens here.
+// value to its purpose and to the app (the AppID, or
+// wecom/<corp_id>/<agent_id>: Handler.appKey), so that a cookie of another
+// app sharing the storage never opens here.
 type sealer struct {
 	aead cipher.AEAD
 	ad   [numPurposes][]byte

@@ -13,8 +13,12 @@ type session struct {
 	Expires time.Time
 	// OpenID is empty for a snapshot-page virtual account, which gets a
 	// short session without identity so it is not sent round in circles.
+	// In WeCom mode it is a non-member's openid, empty for a member.
 	OpenID  string
 	UnionID string
+	// UserID is a WeCom member's userid (WeCom mode only), empty for a
+	// non-member.
+	UserID string
 }
 
 // snapshotTTL is how long a snapshot-page session lasts: long enough not
@@ -85,12 +89,16 @@ func validIDOrEmpty(s string) bool {
 func (h *Handler) readSession(r *http.Request, https bool) (session, bool) {
 	name, _ := h.cookieNames(https)
 	now := h.now()
+	p, decode := purposeSession, decodeSession
+	if h.weCom() {
+		p, decode = purposeWeComSession, decodeWeComSession
+	}
 	for _, c := range r.CookiesNamed(name) {
-		plain, ok := h.sealer.open(purposeSession, c.Value)
+		plain, ok := h.sealer.open(p, c.Value)
 		if !ok {
 			continue
 		}
-		s, ok := decodeSession(plain)
+		s, ok := decode(plain)
 		if ok && now.Before(s.Expires) {
 			return s, true
 		}
