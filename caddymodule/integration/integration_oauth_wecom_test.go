@@ -19,18 +19,18 @@ import (
 )
 
 // wechat_oauth in WeCom mode (corp_id, agent_id, corp_secret), through real
-// Caddy, against fakeWeCom: WeCom's authorize page and its gettoken and
+// Caddy, against fakeOAuthWeCom: WeCom's authorize page and its gettoken and
 // getuserinfo, written here from WeCom's documentation.
 
 const (
-	wecomCorpID     = "ww0123456789abcdef"
-	wecomAgentID    = "1000002"
-	wecomSecretEnv  = "JSSDK_TEST_WECOM_SECRET"
-	wecomSecret     = "integration-wecom-corp-secret-4b8e"
-	wecomCallback   = "/.well-known/wecom-oauth/callback"
-	wecomUA         = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh ColorScheme/Light"
-	wecomTokenMark  = "wecom-leak-canary-access-token-"
-	wecomTicketMark = "wecom-leak-canary-user-ticket"
+	wecomCorpID       = "ww0123456789abcdef"
+	oauthWeComAgentID = "1000002"
+	wecomSecretEnv    = "JSSDK_TEST_WECOM_SECRET"
+	oauthWeComSecret  = "integration-wecom-corp-secret-4b8e"
+	wecomCallback     = "/.well-known/wecom-oauth/callback"
+	wecomUA           = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.22 MicroMessenger/7.0.1 Language/zh ColorScheme/Light"
+	wecomTokenMark    = "wecom-leak-canary-access-token-"
+	wecomTicketMark   = "wecom-leak-canary-user-ticket"
 )
 
 var (
@@ -38,18 +38,18 @@ var (
 	// and #wechat_redirect at the end; the fake's origin is put in front.
 	wecomAuthorizeRE = func(origin string) *regexp.Regexp {
 		return regexp.MustCompile(`^` + regexp.QuoteMeta(origin) + `/connect/oauth2/authorize\?appid=` + wecomCorpID +
-			`&redirect_uri=([^&]+)&response_type=code&scope=(snsapi_base|snsapi_privateinfo)&state=([0-9a-f]{48})&agentid=` + wecomAgentID + `#wechat_redirect$`)
+			`&redirect_uri=([^&]+)&response_type=code&scope=(snsapi_base|snsapi_privateinfo)&state=([0-9a-f]{48})&agentid=` + oauthWeComAgentID + `#wechat_redirect$`)
 	}
 	wecomOpenIDRE = regexp.MustCompile(`^o[0-9a-f]{27}$`)
 )
 
-// fakeWeCom plays WeCom for one app: the authorize page, which checks the
+// fakeOAuthWeCom plays WeCom for one app: the authorize page, which checks the
 // link's parameters and their order and sends the browser back with a
 // code for the user its cookies name (wecom_user, default zhangsan; a
 // member unless wecom_member=0), gettoken (the corp ID and secret only)
 // and getuserinfo (a code once, with a token it issued). It counts the
 // calls. A member's openid is never given; a non-member's is stable.
-type fakeWeCom struct {
+type fakeOAuthWeCom struct {
 	secret string
 	srv    *httptest.Server
 
@@ -66,17 +66,17 @@ type wecomGrant struct {
 	used   bool
 }
 
-func newFakeWeCom(t *testing.T, secret string) *fakeWeCom {
+func newFakeWeCom(t *testing.T, secret string) *fakeOAuthWeCom {
 	t.Helper()
-	f := &fakeWeCom{secret: secret, codes: map[string]wecomGrant{}, tokens: map[string]bool{}}
+	f := &fakeOAuthWeCom{secret: secret, codes: map[string]wecomGrant{}, tokens: map[string]bool{}}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakeWeCom) URL() string { return f.srv.URL }
+func (f *fakeOAuthWeCom) URL() string { return f.srv.URL }
 
-func (f *fakeWeCom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *fakeOAuthWeCom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -91,7 +91,7 @@ func (f *fakeWeCom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "parameters out of WeCom's order: "+got, http.StatusBadRequest)
 			return
 		}
-		if q.Get("appid") != wecomCorpID || q.Get("agentid") != wecomAgentID || q.Get("response_type") != "code" {
+		if q.Get("appid") != wecomCorpID || q.Get("agentid") != oauthWeComAgentID || q.Get("response_type") != "code" {
 			http.Error(w, "not this corp's app", http.StatusBadRequest)
 			return
 		}
@@ -149,7 +149,7 @@ func (f *fakeWeCom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // counts returns the gettoken and getuserinfo calls so far.
-func (f *fakeWeCom) counts() (gettoken, getuserinfo int) {
+func (f *fakeOAuthWeCom) counts() (gettoken, getuserinfo int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.gettoken, f.getuserinfo
@@ -191,11 +191,11 @@ func (wecomEcho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "{}") // rawRequest reads the upstream's answer as JSON
 }
 
-// wecomSite is one site with both kinds of sign-in, each with its default
+// oauthWeComSite is one site with both kinds of sign-in, each with its default
 // callback path and cookie: /shop/* for WeChat users (the Official
 // Account, the sandbox) and /staff/* for the corp's (WeCom, fake), in
 // front of a reverse_proxy for everything.
-func wecomSite(upstream, fake, logFile string) string {
+func oauthWeComSite(upstream, fake, logFile string) string {
 	return `
 http://` + siteAddr + ` {
 	log {
@@ -210,7 +210,7 @@ http://` + siteAddr + ` {
 	}
 	wechat_oauth /staff/* {
 		corp_id       ` + wecomCorpID + `
-		agent_id      ` + wecomAgentID + `
+		agent_id      ` + oauthWeComAgentID + `
 		corp_secret   {env.` + wecomSecretEnv + `}
 		api_base      ` + fake + `
 		authorize_url ` + fake + `/connect/oauth2/authorize
@@ -231,25 +231,25 @@ var wecomServers = []struct{ name, options string }{
 	}`},
 }
 
-// wecomEnv starts the sandbox, a fake WeCom and wecomSite with the
+// wecomEnv starts the sandbox, a fake WeCom and oauthWeComSite with the
 // servers' options, and returns the fake and the log file.
-func wecomEnv(t *testing.T, servers string) (*fakeWeCom, string) {
+func wecomEnv(t *testing.T, servers string) (*fakeOAuthWeCom, string) {
 	t.Helper()
 	t.Setenv(oauthSecretEnv, testSecret)
-	t.Setenv(wecomSecretEnv, wecomSecret)
-	fake := newFakeWeCom(t, wecomSecret)
+	t.Setenv(wecomSecretEnv, oauthWeComSecret)
+	fake := newFakeWeCom(t, oauthWeComSecret)
 	upstream := httptest.NewServer(wecomEcho{})
 	t.Cleanup(upstream.Close)
 	logFile := t.TempDir() + "/caddy.log"
 	global := globalOptions("storage file_system " + t.TempDir() + "\n\tlog {\n\t\toutput file " + logFile + "\n\t\tlevel DEBUG\n\t}\n\t" + servers)
-	startCaddy(t, global+oauthSandboxSite+wecomSite(upstream.URL, fake.URL(), logFile))
+	startCaddy(t, global+oauthSandboxSite+oauthWeComSite(upstream.URL, fake.URL(), logFile))
 	return fake, logFile
 }
 
 // wecomSignIn runs WeCom's sign-in from start on origin, in b, through
 // fake's authorize page: it checks the link, and returns the callback URL
 // and the landing target.
-func wecomSignIn(t *testing.T, b *browser, fake *fakeWeCom, start, origin string) (callback, landing string) {
+func wecomSignIn(t *testing.T, b *browser, fake *fakeOAuthWeCom, start, origin string) (callback, landing string) {
 	t.Helper()
 	resp, body := b.do(http.MethodGet, start)
 	link := resp.Header.Get("Location")
@@ -427,7 +427,7 @@ func TestOAuthWeComForgedHeaders(t *testing.T) {
 // newOAuthWeComInstance is one Caddy process with wechat_oauth in WeCom
 // mode against fake, the debug log in the instance's log, sharing
 // storage.
-func newOAuthWeComInstance(t *testing.T, name, bin, storage, upstream string, fake *fakeWeCom) *instance {
+func newOAuthWeComInstance(t *testing.T, name, bin, storage, upstream string, fake *fakeOAuthWeCom) *instance {
 	t.Helper()
 	in := newInstance(t, name, bin, storage)
 	caddyfile := fmt.Sprintf(`{
@@ -452,7 +452,7 @@ http://%s {
 	reverse_proxy %s
 }
 `, strings.TrimPrefix(in.adminURL, "http://"), storage, strings.TrimPrefix(in.siteURL, "http://"),
-		wecomCorpID, wecomAgentID, clusterSecretEnv, fake.URL(), fake.URL(), strings.TrimPrefix(upstream, "http://"))
+		wecomCorpID, oauthWeComAgentID, clusterSecretEnv, fake.URL(), fake.URL(), strings.TrimPrefix(upstream, "http://"))
 	if err := os.WriteFile(in.config, []byte(caddyfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +577,7 @@ func TestOAuthWeComSecrets(t *testing.T) {
 		t.Fatalf("the sign-in was not logged at debug level, the test proves nothing:\n%s", logs)
 	}
 	for where, text := range map[string]string{"log": string(logs), "admin config": string(config), "responses": b.seen.String()} {
-		for _, secret := range []string{wecomSecret, wecomTokenMark, wecomTicketMark, code, "forged-code-canary"} {
+		for _, secret := range []string{oauthWeComSecret, wecomTokenMark, wecomTicketMark, code, "forged-code-canary"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s contains %q", where, secret)
 			}
@@ -586,14 +586,14 @@ func TestOAuthWeComSecrets(t *testing.T) {
 }
 
 // wecomSandboxSite is the sandbox playing testAppID's Official Account and
-// a WeCom corp with one app, whose secret is wecomSecret.
+// a WeCom corp with one app, whose secret is oauthWeComSecret.
 const wecomSandboxSite = `
 http://` + sandAddr + `, http://127.0.0.1:9081 {
 	wechat_sandbox {
 		app_id     ` + testAppID + `
 		app_secret {env.` + oauthSecretEnv + `}
 		corp_id    ` + wecomCorpID + `
-		agent      ` + wecomAgentID + ` {env.` + wecomSecretEnv + `}
+		agent      ` + oauthWeComAgentID + ` {env.` + wecomSecretEnv + `}
 	}
 }
 `
@@ -628,14 +628,14 @@ func sandboxWeComStats(t *testing.T) map[string]int {
 // chooses member or non-member by its wechat_sandbox_member cookie.
 func TestOAuthWeComSandbox(t *testing.T) {
 	t.Setenv(oauthSecretEnv, testSecret)
-	t.Setenv(wecomSecretEnv, wecomSecret)
+	t.Setenv(wecomSecretEnv, oauthWeComSecret)
 	upstream := httptest.NewServer(wecomEcho{})
 	t.Cleanup(upstream.Close)
 	site := `
 http://` + siteAddr + ` {
 	wechat_oauth {
 		corp_id       ` + wecomCorpID + `
-		agent_id      ` + wecomAgentID + `
+		agent_id      ` + oauthWeComAgentID + `
 		corp_secret   {env.` + wecomSecretEnv + `}
 		scope         snsapi_privateinfo
 		api_base      http://127.0.0.1:9081
@@ -662,7 +662,7 @@ http://` + siteAddr + ` {
 			resp, body := b.do(http.MethodGet, siteURL+"/home?tab=1")
 			link := resp.Header.Get("Location")
 			if resp.StatusCode != http.StatusFound || !strings.HasPrefix(link, "http://127.0.0.1:9081/connect/oauth2/authorize?appid="+wecomCorpID+"&redirect_uri=") ||
-				!strings.Contains(link, "&response_type=code&scope=snsapi_privateinfo&state=") || !strings.HasSuffix(link, "&agentid="+wecomAgentID+"#wechat_redirect") {
+				!strings.Contains(link, "&response_type=code&scope=snsapi_privateinfo&state=") || !strings.HasSuffix(link, "&agentid="+oauthWeComAgentID+"#wechat_redirect") {
 				t.Fatalf("%d Location %q %s", resp.StatusCode, link, body)
 			}
 			at := atWeCom(t, b, link)
