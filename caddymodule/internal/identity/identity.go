@@ -1,5 +1,5 @@
 // Package identity keeps the request headers that say who the user is
-// (wechat_oauth's X-WeChat-OpenID and X-WeChat-UnionID, the coming WeCom
+// (wechat_oauth's X-WeChat-OpenID and X-WeChat-UnionID, its WeCom mode's
 // X-WeCom-UserID and X-WeCom-OpenID, any X-WeChat-Pay-* of a verified pay
 // notification) the plugin's word alone: a handler Strips every copy a
 // client sent, in every spelling a backend could read as the same name,
