@@ -1,5 +1,6 @@
 // Package paykeys is what wechat_pay_api and wechat_pay_notify share about
-// WeChat Pay API v3 keys: checking and loading the options that name them
+// WeChat Pay API v3 keys: parsing (caddyfile.go), checking and loading the
+// options that name them
 // (the merchant's mch_id, serial_no and private_key, WeChat Pay's public
 // key in public-key mode, the APIv3 key), and the platform keys answers and
 // notifications are verified with — in public-key mode a file, in
