@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 )
 
 // Fields points at a handler's key options. wechat_pay_api and
@@ -63,36 +65,32 @@ func UnmarshalCaddyfile(d *caddyfile.Dispenser, directive string, f Fields) erro
 			return d.Errf("%s: %s: given more than once", directive, opt)
 		}
 		seen[opt] = true
-		args := d.RemainingArgs()
-		want := 1
-		if opt == "wechatpay_public_key" {
-			want = 2
-		}
 		field := f.stringField(opt)
-		if field == nil && opt != "wechatpay_public_key" && opt != "max_body" {
-			return d.Err(unknownOption(directive, opt))
-		}
-		if len(args) != want {
-			switch {
-			case want == 2:
-				return d.Errf("%s: wechatpay_public_key: takes the path to pub_key.pem and its PUB_KEY_ID_…", directive)
-			case len(args) == 0:
-				return d.Errf("%s: %s: missing value", directive, opt)
-			default:
-				return d.Errf("%s: %s: takes exactly one value", directive, opt)
-			}
-		}
 		switch {
 		case field != nil:
-			*field = args[0]
+			v, err := config.SingleArg(d, directive, opt)
+			if err != nil {
+				return err
+			}
+			*field = v
 		case opt == "wechatpay_public_key":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Errf("%s: wechatpay_public_key: takes the path to pub_key.pem and its PUB_KEY_ID_…", directive)
+			}
 			*f.PublicKey = &PublicKey{Path: args[0], ID: args[1]}
-		default:
-			size, err := humanize.ParseBytes(args[0])
+		case opt == "max_body":
+			v, err := config.SingleArg(d, directive, opt)
+			if err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(v)
 			if err != nil || size == 0 || size > uint64(f.MaxMaxBody) {
-				return d.Errf("%s: max_body: %q is not a size from 1B to %dMiB (like 512KiB or 1MB)", directive, args[0], f.MaxMaxBody>>20)
+				return d.Errf("%s: max_body: %q is not a size from 1B to %dMiB (like 512KiB or 1MB)", directive, v, f.MaxMaxBody>>20)
 			}
 			*f.MaxBody = int64(size)
+		default:
+			return d.Err(unknownOption(directive, opt))
 		}
 	}
 	return nil
