@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/ownpath"
 )
 
@@ -148,7 +149,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "app_id", "app_secret", "corp_id", "agent_id", "corp_secret", "api_base", "sdk_url",
 			"inject", "public_origin", "on_error", "config_endpoint":
-			v, err := singleArg(d, opt)
+			v, err := config.SingleArg(d, "wechat_jssdk", opt)
 			if err != nil {
 				return err
 			}
@@ -167,7 +168,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.AgentJSAPIList = list
 			}
 		case "corp_ticket_budget", "agent_ticket_budget":
-			v, err := singleArg(d, opt)
+			v, err := config.SingleArg(d, "wechat_jssdk", opt)
 			if err != nil {
 				return err
 			}
@@ -186,7 +187,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.Debug = true
 		case "timeout":
-			v, err := singleArg(d, opt)
+			v, err := config.SingleArg(d, "wechat_jssdk", opt)
 			if err != nil {
 				return err
 			}
@@ -238,18 +239,6 @@ func (h *Handler) stringField(opt string) *string {
 	default: // "on_error"; the caller switches on the same names
 		return &h.OnError
 	}
-}
-
-// singleArg reads exactly one argument for opt.
-func singleArg(d *caddyfile.Dispenser, opt string) (string, error) {
-	if !d.NextArg() {
-		return "", d.Errf("wechat_jssdk: %s: missing value", opt)
-	}
-	v := d.Val()
-	if d.NextArg() {
-		return "", d.Errf("wechat_jssdk: %s: takes one value, got more (not repeated here: it may be a secret)", opt)
-	}
-	return v, nil
 }
 
 // unmarshalSharing parses the options about where the credential comes

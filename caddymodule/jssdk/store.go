@@ -16,6 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/credential"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/storagelist"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -93,27 +95,75 @@ func (e *storeEntry) Destruct() error {
 // releaseStore(key, detach).
 func acquireStore(p storeParams) (*storeEntry, string, func(), error) {
 	key := p.key()
-	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return newStoreEntry(p)
-	})
+	e, detach, err := acquirePooled(stores, key, p.storage, func() (*storeEntry, error) { return newStoreEntry(p) })
 	if err != nil {
 		return nil, "", nil, err
-	}
-	e := v.(*storeEntry)
-	detach := func() {}
-	if e.shared != nil && p.storage != nil {
-		detach = e.shared.attach(p.storage)
 	}
 	return e, key, detach, nil
 }
 
 // releaseStore undoes acquireStore.
 func releaseStore(key string, detach func()) error {
+	return releasePooled(stores, key, detach)
+}
+
+// pooledEntry is what the Official Account pool (stores) and the WeCom
+// pool (weComStores) hold: an entry the usage pool destroys when its last
+// config goes, with the L2 its configs attach their storage to (nil when
+// it was created without one). The two pools are separate, but taking an
+// entry, attaching a storage and giving both back is the same for both, so
+// it is written once, here.
+type pooledEntry interface {
+	caddy.Destructor
+	l2() *sharedStorage
+}
+
+func (e *storeEntry) l2() *sharedStorage { return e.shared }
+
+// acquirePooled returns pool's entry under key, created by create on
+// first use, and attaches st to its L2: the detach it returns undoes that,
+// and releasePooled(pool, key, detach) undoes both.
+func acquirePooled[E pooledEntry](pool *caddy.UsagePool, key string, st certmagic.Storage, create func() (E, error)) (E, func(), error) {
+	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		e, err := create()
+		if err != nil {
+			// not e: a nil *entry would be a non-nil Destructor
+			return nil, err
+		}
+		return e, nil
+	})
+	if err != nil {
+		var zero E
+		return zero, nil, err
+	}
+	e := v.(E)
+	detach := func() {}
+	if sh := e.l2(); sh != nil && st != nil {
+		detach = sh.attach(st)
+	}
+	return e, detach, nil
+}
+
+// releasePooled undoes acquirePooled.
+func releasePooled(pool *caddy.UsagePool, key string, detach func()) error {
 	if detach != nil {
 		detach()
 	}
-	_, err := stores.Delete(key)
+	_, err := pool.Delete(key)
 	return err
+}
+
+// livePooled returns the entries pool holds, for the admin API and the
+// metrics.
+func livePooled[E pooledEntry](pool *caddy.UsagePool) []E {
+	var out []E
+	pool.Range(func(_, v any) bool {
+		if e, ok := v.(E); ok {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
 }
 
 func newStoreEntry(p storeParams) (*storeEntry, error) {
@@ -153,16 +203,7 @@ func newStoreEntry(p storeParams) (*storeEntry, error) {
 }
 
 // liveStores returns the stores in use, for the admin API and the metrics.
-func liveStores() []*storeEntry {
-	var out []*storeEntry
-	stores.Range(func(_, v any) bool {
-		if e, ok := v.(*storeEntry); ok {
-			out = append(out, e)
-		}
-		return true
-	})
-	return out
-}
+func liveStores() []*storeEntry { return livePooled[*storeEntry](stores) }
 
 // sharedKeyRoot is the storage folder every app's credential lives under.
 const sharedKeyRoot = "wechat_jssdk"
@@ -184,23 +225,11 @@ func sharedPrefix(p storeParams) string {
 	return sharedKeyRoot + "/" + p.appID + "/" + hex.EncodeToString(h.Sum(nil)[:6])
 }
 
-// contextStorage returns the storage the config was loaded with (the
-// `storage` global option, the file system by default), or nil for a
-// context that has no config, as in unit tests.
-func contextStorage(ctx caddy.Context) (st certmagic.Storage) {
-	defer func() {
-		if recover() != nil {
-			st = nil
-		}
-	}()
-	return ctx.Storage()
-}
-
 // directiveStorage loads the directive's own `storage` module, if any; it
 // lives as long as the config that loaded it.
 func directiveStorage(ctx caddy.Context, h *Handler) (certmagic.Storage, error) {
 	if h.StorageRaw == nil {
-		return contextStorage(ctx), nil
+		return config.ContextStorage(ctx), nil
 	}
 	mod, err := ctx.LoadModule(h, "StorageRaw")
 	if err != nil {
@@ -227,13 +256,10 @@ var errNoStorage = errors.New("no storage attached")
 // cleanup, and the newest one still attached serves. A lock is released on
 // the storage that took it.
 type sharedStorage struct {
-	mu       sync.Mutex
-	attached []*attachment // oldest first
+	mu       sync.Mutex // guards held
+	storages storagelist.List
 	held     map[string]certmagic.Storage
 }
-
-// attachment is one config's storage, compared by identity.
-type attachment struct{ st certmagic.Storage }
 
 func newSharedStorage() *sharedStorage {
 	return &sharedStorage{held: make(map[string]certmagic.Storage)}
@@ -242,32 +268,14 @@ func newSharedStorage() *sharedStorage {
 // attach makes st the storage in use until it is detached or another is
 // attached.
 func (s *sharedStorage) attach(st certmagic.Storage) (detach func()) {
-	a := &attachment{st: st}
-	s.mu.Lock()
-	s.attached = append(s.attached, a)
-	s.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			for i, b := range s.attached {
-				if b == a {
-					s.attached = append(s.attached[:i], s.attached[i+1:]...)
-					break
-				}
-			}
-		})
-	}
+	return s.storages.Attach(st)
 }
 
 func (s *sharedStorage) current() (certmagic.Storage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.attached) == 0 {
-		return nil, errNoStorage
+	if st := s.storages.Current(); st != nil {
+		return st, nil
 	}
-	return s.attached[len(s.attached)-1].st, nil
+	return nil, errNoStorage
 }
 
 // kind names the storage in use for the admin API: its Go type, never its

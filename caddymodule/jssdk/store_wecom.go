@@ -81,28 +81,19 @@ func (e *weComEntry) label() string { return e.corpID + "/" + e.agentID }
 // releaseWeCom(key, detach).
 func acquireWeCom(p weComParams) (*weComEntry, string, func(), error) {
 	key := p.key()
-	v, _, err := weComStores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return newWeComEntry(p)
-	})
+	e, detach, err := acquirePooled(weComStores, key, p.storage, func() (*weComEntry, error) { return newWeComEntry(p) })
 	if err != nil {
 		return nil, "", nil, err
-	}
-	e := v.(*weComEntry)
-	detach := func() {}
-	if e.shared != nil && p.storage != nil {
-		detach = e.shared.attach(p.storage)
 	}
 	return e, key, detach, nil
 }
 
 // releaseWeCom undoes acquireWeCom.
 func releaseWeCom(key string, detach func()) error {
-	if detach != nil {
-		detach()
-	}
-	_, err := weComStores.Delete(key)
-	return err
+	return releasePooled(weComStores, key, detach)
 }
+
+func (e *weComEntry) l2() *sharedStorage { return e.shared }
 
 func newWeComEntry(p weComParams) (*weComEntry, error) {
 	app := &wechat.WeComApp{
@@ -133,16 +124,7 @@ func newWeComEntry(p weComParams) (*weComEntry, error) {
 }
 
 // liveWeComs returns the WeCom apps in use, for the admin API and metrics.
-func liveWeComs() []*weComEntry {
-	var out []*weComEntry
-	weComStores.Range(func(_, v any) bool {
-		if e, ok := v.(*weComEntry); ok {
-			out = append(out, e)
-		}
-		return true
-	})
-	return out
-}
+func liveWeComs() []*weComEntry { return livePooled[*weComEntry](weComStores) }
 
 // weComFingerprint is a truncated SHA-256 of parts with a fixed prefix, as
 // sharedPrefix makes for an Official Account: 48 bits, from which a secret

@@ -5,6 +5,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 )
 
 // ParseCaddyfile sets up the wechat_pay handler from Caddyfile tokens. The
@@ -52,12 +54,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("wechat_pay: %s: given more than once", opt)
 		}
 		seen[opt] = true
-		if !d.NextArg() {
-			return d.Errf("wechat_pay: %s: missing value", opt)
-		}
-		val := d.Val()
-		if d.NextArg() {
-			return d.Errf("wechat_pay: %s: takes exactly one value", opt)
+		val, err := config.SingleArg(d, "wechat_pay", opt)
+		if err != nil {
+			return err
 		}
 		if field != nil {
 			*field = val

@@ -1,12 +1,9 @@
 package payapi
 
 import (
-	"strings"
-
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/internal/paykeys"
 )
@@ -39,49 +36,8 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // reports a missing or malformed option while the adapted JSON keeps only
 // what was written. Errors never repeat what was given to apiv3_key.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // consume directive name
-	if d.NextArg() {
-		// not echoed: a misplaced key would end up in the error
-		return d.Err(directive + ": takes no arguments besides a matcher; put options in a block")
-	}
-	seen := make(map[string]bool)
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		opt := d.Val()
-		if seen[opt] {
-			return d.Errf("%s: %s: given more than once", directive, opt)
-		}
-		seen[opt] = true
-		args := d.RemainingArgs()
-		want := 1
-		if opt == "wechatpay_public_key" {
-			want = 2
-		}
-		field := h.stringField(opt)
-		if field == nil && opt != "wechatpay_public_key" && opt != "max_body" {
-			return d.Err(unknownOption(opt))
-		}
-		if len(args) != want {
-			switch {
-			case want == 2:
-				return d.Errf("%s: wechatpay_public_key: takes the path to pub_key.pem and its PUB_KEY_ID_…", directive)
-			case len(args) == 0:
-				return d.Errf("%s: %s: missing value", directive, opt)
-			default:
-				return d.Errf("%s: %s: takes exactly one value", directive, opt)
-			}
-		}
-		switch {
-		case field != nil:
-			*field = args[0]
-		case opt == "wechatpay_public_key":
-			h.WechatpayPublicKey = &paykeys.PublicKey{Path: args[0], ID: args[1]}
-		default:
-			size, err := humanize.ParseBytes(args[0])
-			if err != nil || size == 0 || size > MaxMaxBody {
-				return d.Errf("%s: max_body: %q is not a size from 1B to 64MiB (like 512KiB or 1MB)", directive, args[0])
-			}
-			h.MaxBody = int64(size)
-		}
+	if err := paykeys.UnmarshalCaddyfile(d, directive, h.keyFields()); err != nil {
+		return err
 	}
 	c := *h
 	c.applyDefaults()
@@ -89,34 +45,6 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Err(err.Error())
 	}
 	return nil
-}
-
-// stringField returns the field a one-string option sets, nil for the
-// others.
-func (h *Handler) stringField(opt string) *string {
-	switch opt {
-	case "mch_id":
-		return &h.MchID
-	case "serial_no":
-		return &h.SerialNo
-	case "private_key":
-		return &h.PrivateKey
-	case "apiv3_key":
-		return &h.APIv3Key
-	case "api_base":
-		return &h.APIBase
-	}
-	return nil
-}
-
-// unknownOption is the error for an option the directive does not have.
-// The token is repeated only when it looks like an option name: a key
-// written on a line of its own would otherwise end up in the error.
-func unknownOption(opt string) string {
-	if len(opt) <= 24 && strings.Trim(opt, "abcdefghijklmnopqrstuvwxyz_") == "" {
-		return directive + ": unknown option \"" + opt + "\""
-	}
-	return directive + ": unknown option (not repeated here: it may be a misplaced value)"
 }
 
 // Interface guard

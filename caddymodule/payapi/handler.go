@@ -2,14 +2,11 @@ package payapi
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -97,6 +94,21 @@ func (h *Handler) applyDefaults() {
 	}
 }
 
+// keyFields lets paykeys parse and check the key options, which both pay
+// handlers share, in this handler's own fields.
+func (h *Handler) keyFields() paykeys.Fields {
+	return paykeys.Fields{
+		MchID:      &h.MchID,
+		SerialNo:   &h.SerialNo,
+		PrivateKey: &h.PrivateKey,
+		PublicKey:  &h.WechatpayPublicKey,
+		APIv3Key:   &h.APIv3Key,
+		APIBase:    &h.APIBase,
+		MaxBody:    &h.MaxBody,
+		MaxMaxBody: MaxMaxBody,
+	}
+}
+
 // Validate reports the first problem of the defaulted configuration,
 // naming the directive and the option. It reads no file and changes
 // nothing, so `caddy adapt` reports what a config load would; the keys
@@ -108,24 +120,8 @@ func (h *Handler) Validate() error {
 	if h.WechatpayPublicKey == nil && h.APIv3Key == "" {
 		return errors.New(directive + ": wechatpay_public_key (public-key mode) or apiv3_key (platform certificates) is required to verify WeChat Pay's answers")
 	}
-	if err := paykeys.CheckPublicKey(directive, h.WechatpayPublicKey); err != nil {
-		return err
-	}
-	if err := paykeys.CheckAPIv3Key(directive, h.APIv3Key); err != nil {
-		return err
-	}
-	if err := paykeys.CheckAPIBase(directive, h.APIBase); err != nil {
-		return err
-	}
-	if h.MaxBody < 1 || h.MaxBody > MaxMaxBody {
-		return fmt.Errorf("%s: max_body: %d is not from 1 to %d bytes", directive, h.MaxBody, MaxMaxBody)
-	}
-	return nil
+	return paykeys.CheckCommon(directive, h.keyFields())
 }
-
-// provisionTimeout bounds reading the certificates from storage at
-// provision.
-const provisionTimeout = 15 * time.Second
 
 // Provision applies the defaults, validates, and loads the keys, so that a
 // bad key fails the config load rather than the first call.
@@ -143,19 +139,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.signer = signer
 	o := paykeys.Options{Directive: directive, Logger: h.logger}
-	if pk := h.WechatpayPublicKey; pk != nil {
-		key, err := paykeys.LoadPublicKey(directive, pk)
-		if err != nil {
-			return err
-		}
-		o.PublicKeyID, o.PublicKey = pk.ID, key
+	if err := o.UsePublicKey(h.WechatpayPublicKey); err != nil {
+		return err
 	}
 	if h.APIv3Key != "" {
 		key, fp, err := paykeys.LoadAPIv3Key(directive, h.APIv3Key, h.logger)
 		if err != nil {
 			return err
 		}
-		paykeys.WarnAPIBase(h.logger, h.APIBase)
 		o.Signer, o.SignerFP, o.MchID = signer, signerFP, h.MchID
 		o.APIv3Key, o.APIv3FP, o.APIBase = key, fp, h.APIBase
 		o.Storage = h.storage
@@ -163,9 +154,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			o.Storage = config.ContextStorage(ctx)
 		}
 	}
-	pctx, cancel := context.WithTimeout(ctx, provisionTimeout)
-	defer cancel()
-	h.keys, err = paykeys.Acquire(pctx, o)
+	h.keys, err = paykeys.Provision(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -1,13 +1,12 @@
 package payapi
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/payrefusal"
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
 )
 
@@ -35,31 +34,15 @@ const (
 	numCauses
 )
 
-// verifyCauses maps sign's refusals to causes, in the order they are
-// tried.
-var verifyCauses = []struct {
-	err error
-	c   cause
-}{
-	{sign.ErrMissingHeader, causeMissingHeader},
-	{sign.ErrSignatureType, causeSignatureType},
-	{sign.ErrBadHeader, causeBadHeader},
-	{sign.ErrBadTimestamp, causeBadTimestamp},
-	{sign.ErrStaleTimestamp, causeStaleTimestamp},
-	{sign.ErrSignTest, causeSignTest},
-	{sign.ErrSignatureEncoding, causeSignatureEncoding},
-	{sign.ErrUnknownSerial, causeUnknownSerial},
-	{sign.ErrBadSignature, causeBadSignature},
+// verifyCause names a signature refusal: the causes from
+// causeMissingHeader to causeVerifyOther are in payrefusal's order.
+func verifyCause(err error) cause {
+	return causeMissingHeader + cause(payrefusal.VerifyReason(err))
 }
 
-func verifyCause(err error) cause {
-	for _, vc := range verifyCauses {
-		if errors.Is(err, vc.err) {
-			return vc.c
-		}
-	}
-	return causeVerifyOther
-}
+// The signature causes must line up with payrefusal's reasons: this does
+// not compile when their number differs.
+var _ [payrefusal.VerifyOther]struct{} = [causeVerifyOther - causeMissingHeader]struct{}{}
 
 // CodeSignVerifyFailed is the code of the 502 that replaces an answer
 // whose signature does not verify.
@@ -83,7 +66,7 @@ func (h *Handler) refuse(w http.ResponseWriter, status int, c cause, message str
 		code = CodeSignatureFailed
 	}
 	h.log(c, "a request to WeChat Pay was refused: "+message, zap.Int("status", status))
-	writeJSON(w, status, code, message)
+	payrefusal.WriteJSON(w, status, code, message)
 }
 
 // badAnswer replaces an answer that cannot be verified with a 502: no byte
@@ -105,29 +88,10 @@ func (h *Handler) badAnswer(w http.ResponseWriter, aw *answerWriter, c cause, me
 	if id := aw.hdr.Get("Request-Id"); id != "" && len(id) <= 128 {
 		w.Header().Set("Request-Id", id)
 	}
-	writeJSON(w, http.StatusBadGateway, CodeSignVerifyFailed, message)
+	payrefusal.WriteJSON(w, http.StatusBadGateway, CodeSignVerifyFailed, message)
 }
 
 // log writes msg at WARN the first time c happens and at DEBUG after.
 func (h *Handler) log(c cause, msg string, fields ...zap.Field) {
-	if h.once.First(uint8(c)) {
-		h.logger.Warn(msg, fields...)
-		return
-	}
-	h.logger.Debug(msg, fields...)
-}
-
-// writeJSON writes WeChat Pay's error shape, {"code","message"}.
-func writeJSON(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, message})
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json; charset=utf-8")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	payrefusal.Log(h.once, h.logger, uint8(c), msg, fields...)
 }

@@ -2,7 +2,6 @@ package paynotify
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,6 +104,21 @@ func (h *Handler) applyDefaults() {
 	}
 }
 
+// keyFields lets paykeys parse and check the key options, which both pay
+// handlers share, in this handler's own fields.
+func (h *Handler) keyFields() paykeys.Fields {
+	return paykeys.Fields{
+		MchID:      &h.MchID,
+		SerialNo:   &h.SerialNo,
+		PrivateKey: &h.PrivateKey,
+		PublicKey:  &h.WechatpayPublicKey,
+		APIv3Key:   &h.APIv3Key,
+		APIBase:    &h.APIBase,
+		MaxBody:    &h.MaxBody,
+		MaxMaxBody: MaxMaxBody,
+	}
+}
+
 // Validate reports the first problem of the defaulted configuration,
 // naming the directive and the option. It reads no file and changes
 // nothing. Its errors never quote apiv3_key.
@@ -122,21 +136,8 @@ func (h *Handler) Validate() error {
 	} else if h.WechatpayPublicKey == nil {
 		return errors.New(directive + ": wechatpay_public_key (public-key mode) or mch_id, serial_no and private_key (platform certificates) is required to verify notifications")
 	}
-	if err := paykeys.CheckPublicKey(directive, h.WechatpayPublicKey); err != nil {
-		return err
-	}
-	if err := paykeys.CheckAPIBase(directive, h.APIBase); err != nil {
-		return err
-	}
-	if h.MaxBody < 1 || h.MaxBody > MaxMaxBody {
-		return fmt.Errorf("%s: max_body: %d is not from 1 to %d bytes", directive, h.MaxBody, MaxMaxBody)
-	}
-	return nil
+	return paykeys.CheckCommon(directive, h.keyFields())
 }
-
-// provisionTimeout bounds reading the certificates from storage at
-// provision.
-const provisionTimeout = 15 * time.Second
 
 // Provision applies the defaults, validates, and loads the keys, so that a
 // bad key fails the config load rather than the first notification.
@@ -161,26 +162,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return errors.New(directive + ": no storage to keep the replay markers in")
 	}
 	o := paykeys.Options{Directive: directive, Logger: h.logger}
-	if pk := h.WechatpayPublicKey; pk != nil {
-		key, err := paykeys.LoadPublicKey(directive, pk)
-		if err != nil {
-			return err
-		}
-		o.PublicKeyID, o.PublicKey = pk.ID, key
+	if err := o.UsePublicKey(h.WechatpayPublicKey); err != nil {
+		return err
 	}
 	if h.certMode() {
 		signer, signerFP, err := paykeys.LoadSigner(directive, h.MchID, h.SerialNo, h.PrivateKey)
 		if err != nil {
 			return err
 		}
-		paykeys.WarnAPIBase(h.logger, h.APIBase)
 		o.Signer, o.SignerFP, o.MchID = signer, signerFP, h.MchID
 		o.APIv3Key, o.APIv3FP, o.APIBase = apiv3, apiv3FP, h.APIBase
 		o.Storage = st
 	}
-	pctx, cancel := context.WithTimeout(ctx, provisionTimeout)
-	defer cancel()
-	h.keys, err = paykeys.Acquire(pctx, o)
+	h.keys, err = paykeys.Provision(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,11 @@
 package paynotify
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-wechat/jssdk/caddymodule/sign"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/payrefusal"
 )
 
 // cause is a reason a notification was refused or not accepted; each is
@@ -39,30 +36,15 @@ const (
 	numCauses
 )
 
-// verifyCauses maps sign's signature refusals to causes.
-var verifyCauses = []struct {
-	err error
-	c   cause
-}{
-	{sign.ErrMissingHeader, causeMissingHeader},
-	{sign.ErrSignatureType, causeSignatureType},
-	{sign.ErrBadHeader, causeBadHeader},
-	{sign.ErrBadTimestamp, causeBadTimestamp},
-	{sign.ErrStaleTimestamp, causeStaleTimestamp},
-	{sign.ErrSignTest, causeSignTest},
-	{sign.ErrSignatureEncoding, causeSignatureEncoding},
-	{sign.ErrUnknownSerial, causeUnknownSerial},
-	{sign.ErrBadSignature, causeBadSignature},
+// verifyCause names a signature refusal: the causes from
+// causeMissingHeader to causeVerifyOther are in payrefusal's order.
+func verifyCause(err error) cause {
+	return causeMissingHeader + cause(payrefusal.VerifyReason(err))
 }
 
-func verifyCause(err error) cause {
-	for _, vc := range verifyCauses {
-		if errors.Is(err, vc.err) {
-			return vc.c
-		}
-	}
-	return causeVerifyOther
-}
+// The signature causes must line up with payrefusal's reasons: this does
+// not compile when their number differs.
+var _ [payrefusal.VerifyOther]struct{} = [causeVerifyOther - causeMissingHeader]struct{}{}
 
 // CodeFail is the code of every refusal: the shape WeChat Pay asks a
 // merchant to answer a notification it does not accept with.
@@ -77,29 +59,10 @@ func (h *Handler) refuse(w http.ResponseWriter, status int, c cause, message str
 		fields = append(fields, zap.Error(err))
 	}
 	h.log(c, "a WeChat Pay notification was refused: "+message, fields...)
-	writeFail(w, status, message)
+	payrefusal.WriteJSON(w, status, CodeFail, message)
 }
 
 // log writes msg at WARN the first time c happens and at DEBUG after.
 func (h *Handler) log(c cause, msg string, fields ...zap.Field) {
-	if h.once.First(uint8(c)) {
-		h.logger.Warn(msg, fields...)
-		return
-	}
-	h.logger.Debug(msg, fields...)
-}
-
-// writeFail writes {"code":"FAIL","message":…}.
-func writeFail(w http.ResponseWriter, status int, message string) {
-	body, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{CodeFail, message})
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json; charset=utf-8")
-	hdr.Set("Content-Length", strconv.Itoa(len(body)))
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	payrefusal.Log(h.once, h.logger, uint8(c), msg, fields...)
 }

@@ -1,9 +1,10 @@
 // Package config holds the configuration checks and helpers every handler
 // of the plugin (wechat_jssdk, wechat_pay, wechat_oauth, wechat_sandbox)
 // needs the same way: recognising and resolving secret placeholders,
-// finding Caddy's storage, deciding what counts as an http(s) URL, a
-// header name or a plain URL path, and warning about a plain-http URL a
-// secret travels to (plainhttp.go).
+// finding Caddy's storage, reading an option's one value (caddyfile.go),
+// deciding what counts as an http(s) URL, a header name or a plain URL
+// path, and warning about a plain-http URL a secret travels to
+// (plainhttp.go).
 //
 // They live here once because copies drift: a secret one handler trims
 // and another does not, or a header name one accepts and another refuses,

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
 func TestIsPlaceholder(t *testing.T) {
@@ -199,6 +200,29 @@ func TestValidPathChars(t *testing.T) {
 	} {
 		if got := ValidPathChars(p); got != want {
 			t.Errorf("ValidPathChars(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestSingleArg(t *testing.T) {
+	for _, tc := range []struct {
+		directive, block, want, err string
+	}{
+		{"wechat_pay", "opt v", "v", ""},
+		{"wechat_pay", "opt", "", "wechat_pay: opt: missing value"},
+		{"wechat_pay", "opt v SECRET", "", "wechat_pay: opt: takes exactly one value"},
+		{"wechat_jssdk", "opt v SECRET", "", "wechat_jssdk: opt: takes one value, got more (not repeated here: it may be a secret)"},
+	} {
+		d := caddyfile.NewTestDispenser(tc.block)
+		d.Next()
+		got, err := SingleArg(d, tc.directive, "opt")
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("%s %q: got %q, %v", tc.directive, tc.block, got, err)
+		case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+			t.Errorf("%s %q: error %v, want %q", tc.directive, tc.block, err, tc.err)
+		case err != nil && strings.Contains(err.Error(), "SECRET"):
+			t.Errorf("the error repeats the value: %v", err)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package paykeys is what wechat_pay_api and wechat_pay_notify share about
-// WeChat Pay API v3 keys: checking and loading the options that name them
-// (the merchant's mch_id, serial_no and private_key, WeChat Pay's public
-// key in public-key mode, the APIv3 key), and the platform keys answers and
+// WeChat Pay API v3 keys: parsing (caddyfile.go), checking and loading the
+// options that name them (the merchant's mch_id, serial_no and
+// private_key, WeChat Pay's public key in public-key mode, the APIv3 key,
+// api_base, max_body), and the platform keys answers and
 // notifications are verified with — in public-key mode a file, in
 // platform-certificate mode certificates fetched from GET /v3/certificates,
 // kept in Caddy's storage for every instance that shares it, and refreshed.

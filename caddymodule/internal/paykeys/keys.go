@@ -6,13 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/storagelist"
 	"github.com/caddy-wechat/jssdk/caddymodule/sign"
 )
 
@@ -180,46 +180,13 @@ func newCertSource(o Options, v *sign.Verifier) *certSource {
 	}
 }
 
-// attachList is the storages of the configs using one entry, newest last.
-// The entry outlives a config (a reload keeps it), while each config brings
-// its own storage instance, which may be closed when that config goes: so
-// each attaches its storage at provision and detaches it at cleanup, and
-// the newest still attached serves.
-type attachList struct {
-	mu   sync.Mutex
-	list []*attachment
-}
+// attachList is the storages of the configs using one entry, newest last
+// (storagelist says why an entry needs one).
+type attachList struct{ l storagelist.List }
 
-type attachment struct{ st certmagic.Storage }
+func (l *attachList) attach(st certmagic.Storage) func() { return l.l.Attach(st) }
 
-func (l *attachList) attach(st certmagic.Storage) func() {
-	a := &attachment{st: st}
-	l.mu.Lock()
-	l.list = append(l.list, a)
-	l.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			for i, x := range l.list {
-				if x == a {
-					l.list = append(l.list[:i], l.list[i+1:]...)
-					return
-				}
-			}
-		})
-	}
-}
-
-func (l *attachList) current() certmagic.Storage {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.list) == 0 {
-		return nil
-	}
-	return l.list[len(l.list)-1].st
-}
+func (l *attachList) current() certmagic.Storage { return l.l.Current() }
 
 // refreshTimeout bounds how long a caller waits for a refresh it did not
 // start: an answer or a notification must not hang on WeChat Pay.
