@@ -51,6 +51,12 @@ func TestValidateNamesDirectiveAndOption(t *testing.T) {
 		{"empty secret placeholder", jssdk("app_id wx0123456789abcdef\napp_secret {env.JSSDK_EMPTY}"), []string{"wechat_jssdk", "app_secret"}},
 		{"sandbox missing app_id", site("\twechat_sandbox {\n\t\tapp_secret x\n\t}"), []string{"wechat_sandbox", "app_id"}},
 		{"sandbox bad token_ttl", site("\twechat_sandbox {\n\t\tapp_id wx1\n\t\tapp_secret x\n\t\ttoken_ttl forever\n\t}"), []string{"wechat_sandbox", "token_ttl"}},
+		{"sandbox agents with one secret", site("\twechat_sandbox {\n\t\tapp_id wx1\n\t\tapp_secret x\n\t\tcorp_id ww1\n\t\tagent 1 s3cr3t-value\n\t\tagent 2 s3cr3t-value\n\t}"),
+			[]string{"wechat_sandbox", "agents", "agent 2", "same secret"}},
+		{"sandbox agent secret empty", site("\twechat_sandbox {\n\t\tapp_id wx1\n\t\tapp_secret x\n\t\tcorp_id ww1\n\t\tagent 7 {env.JSSDK_EMPTY}\n\t}"),
+			[]string{"wechat_sandbox", "agent 7"}},
+		{"sandbox corp_id is app_id", site("\twechat_sandbox {\n\t\tapp_id wx1\n\t\tapp_secret x\n\t\tcorp_id wx1\n\t\tagent 1 y\n\t}"),
+			[]string{"wechat_sandbox", "corp_id", "app_id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := validate(tc.caddyfile)

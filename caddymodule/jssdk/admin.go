@@ -23,8 +23,11 @@ import (
 //
 //	GET  /wechat_jssdk/                  the apps in use, their credentials' expiry, errors and counts
 //	POST /wechat_jssdk/refresh?app_id=…  a forced refresh of the app's token and ticket
+//	POST /wechat_jssdk/refresh?corp_id=…[&agent_id=…]  the same for WeCom apps: token and both tickets
 //
-// The listing shows app IDs, never a secret, token or ticket. A refresh
+// The listing shows app IDs (a WeCom app's corp and agent IDs), never a
+// secret, token or ticket; WeCom apps follow the Official Accounts, each
+// with its token's and its two tickets' state (weComStatus). A refresh
 // takes the same path as any refresh (the shared lock, the L2) and honours
 // WeChat's limits on forcing a stable token (30 s apart, 20 a day): a
 // refresh asked too soon is answered 429 with Retry-After.
@@ -98,14 +101,21 @@ type sharedStatus struct {
 	LastError       *errorStatus      `json:"last_error"`
 }
 
-func listApps() []appStatus {
-	out := []appStatus{}
+func listApps() []any {
+	oa := []appStatus{}
 	for _, e := range liveStores() {
-		out = append(out, e.status())
+		oa = append(oa, e.status())
 	}
-	slices.SortFunc(out, func(a, b appStatus) int {
+	slices.SortFunc(oa, func(a, b appStatus) int {
 		return cmp.Or(cmp.Compare(a.AppID, b.AppID), cmp.Compare(a.Source, b.Source), cmp.Compare(a.TokenService, b.TokenService))
 	})
+	out := make([]any, 0, len(oa))
+	for _, a := range oa {
+		out = append(out, a)
+	}
+	for _, w := range listWeComs(liveWeComs()) {
+		out = append(out, w)
+	}
 	return out
 }
 
@@ -159,8 +169,11 @@ func timeOrNil(t time.Time) *time.Time {
 // refreshApp forces a refresh of every store of the app_id the query names.
 func refreshApp(w http.ResponseWriter, r *http.Request) error {
 	appID := r.URL.Query().Get("app_id")
+	if appID == "" && r.URL.Query().Get("corp_id") != "" {
+		return refreshWeCom(w, r)
+	}
 	if appID == "" {
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("missing app_id parameter")}
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New("missing app_id parameter (or corp_id for a WeCom app)")}
 	}
 	var matched []*storeEntry
 	for _, e := range liveStores() {

@@ -2,6 +2,7 @@ package jssdk
 
 import (
 	"reflect"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -103,6 +104,12 @@ func hostlessAddresses(addrs []string) []string {
 //	wechat_jssdk [<matcher>] {
 //		app_id        <appid>
 //		app_secret    <secret>
+//		corp_id       <corpid>      # WeCom (企业微信) mode instead of app_id/app_secret:
+//		agent_id      <agentid>     #   the three together
+//		corp_secret   <secret>
+//		corp_ticket_budget  <calls per hour>
+//		agent_ticket_budget <calls per hour>
+//		agent_js_api_list   <api>...
 //		api_base      <url>
 //		token_source  stable|classic|url <endpoint>
 //		token_header  <name> <value>
@@ -139,22 +146,39 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalSharing(d, opt); err != nil {
 				return err
 			}
-		case "app_id", "app_secret", "api_base", "sdk_url",
+		case "app_id", "app_secret", "corp_id", "agent_id", "corp_secret", "api_base", "sdk_url",
 			"inject", "public_origin", "on_error", "config_endpoint":
 			v, err := singleArg(d, opt)
 			if err != nil {
 				return err
 			}
 			*h.stringField(opt) = v
-		case "js_api_list", "open_tag_list":
+		case "js_api_list", "open_tag_list", "agent_js_api_list":
 			list := d.RemainingArgs()
 			if list == nil {
 				list = []string{} // written but empty: an explicit empty list
 			}
-			if opt == "js_api_list" {
+			switch opt {
+			case "js_api_list":
 				h.JSAPIList = list
-			} else {
+			case "open_tag_list":
 				h.OpenTagList = list
+			default:
+				h.AgentJSAPIList = list
+			}
+		case "corp_ticket_budget", "agent_ticket_budget":
+			v, err := singleArg(d, opt)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxTicketBudget {
+				return d.Errf("wechat_jssdk: %s: want a number of calls per hour from 1 to %d, got %q", opt, maxTicketBudget, v)
+			}
+			if opt == "corp_ticket_budget" {
+				h.CorpTicketBudget = n
+			} else {
+				h.AgentTicketBudget = n
 			}
 		case "debug":
 			if d.NextArg() {
@@ -195,6 +219,12 @@ func (h *Handler) stringField(opt string) *string {
 		return &h.AppID
 	case "app_secret":
 		return &h.AppSecret
+	case "corp_id":
+		return &h.CorpID
+	case "agent_id":
+		return &h.AgentID
+	case "corp_secret":
+		return &h.CorpSecret
 	case "api_base":
 		return &h.APIBase
 	case "sdk_url":

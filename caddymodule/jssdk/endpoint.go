@@ -2,12 +2,14 @@ package jssdk
 
 import (
 	"context"
-	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
-	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/bodyrewrite"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/origin"
 )
 
 // serveConfig answers the config endpoint: GET <path>?url=<page URL> with
@@ -57,21 +59,29 @@ func (p *pageSigner) serveConfig(w http.ResponseWriter, r *http.Request) {
 	// signing with it), so two separate waits could take twice as long.
 	ctx, cancel := context.WithTimeout(r.Context(), p.timeout)
 	defer cancel()
-	if q.Get("retry") == "1" {
-		// The page's last signature was rejected: the ticket may have been
-		// rotated behind our back. The store refetches it once per ticket
-		// whatever the number of pages asking; concurrent retries wait for
-		// that refetch and sign with its ticket. A refused or failed refetch
-		// leaves the current ticket, if any, to sign with.
-		_ = p.store.RefreshTicket(ctx)
-	}
-	ticket, err := p.ticket(ctx)
+	// The page's last signature was rejected: the ticket may have been
+	// rotated behind our back. The store refetches it once per ticket
+	// whatever the number of pages asking; concurrent retries wait for
+	// that refetch and sign with its ticket. A refused or failed refetch
+	// leaves the current ticket, if any, to sign with.
+	p.retry(ctx, q.Get("retry"))
+	ticket, agentTicket, err := p.tickets(ctx)
 	if err != nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "no jsapi_ticket available")
+		msg := "no jsapi_ticket available"
+		var te *weComTicketError
+		if errors.As(err, &te) {
+			msg = "no ticket available: " + te.what
+		}
+		writeJSONError(w, http.StatusServiceUnavailable, msg)
 		return
 	}
 	pageURL := want + rest
-	body := p.tmpl.appendConfig(make([]byte, 0, 512), ticket, pageURL, time.Now())
+	var body []byte
+	if p.wecom != nil {
+		body = p.wecom.appendConfig(make([]byte, 0, 1024), ticket, agentTicket, pageURL, time.Now())
+	} else {
+		body = p.tmpl.appendConfig(make([]byte, 0, 512), ticket, pageURL, time.Now())
+	}
 	body = append(body, '}')
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
@@ -97,6 +107,45 @@ func splitPageURL(raw string) (pageOrigin, rest string, ok bool) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	return scheme + "://" + origin.StripDefaultPort(scheme, strings.ToLower(u.Host)), rest, true
+}
+
+// retry treats as suspect the tickets whose signatures the retry
+// parameter reports rejected (RefreshTicket), and returns once their
+// refetches end or ctx is done. Its value is a comma-separated list:
+//
+//	1       the page's wx.config signature (the only one of an Official Account)
+//	config  the same: wx.config's, signed with the jsapi_ticket (WeCom: the corp's)
+//	agent   wx.agentConfig's, signed with the WeCom app's agent_config ticket
+//
+// ("config,agent" reports both). Other values, and agent for an Official
+// Account, are ignored, as any value but 1 always was.
+func (p *pageSigner) retry(ctx context.Context, v string) {
+	if v == "" {
+		return
+	}
+	var config, agent bool
+	for _, f := range strings.Split(v, ",") {
+		switch strings.TrimSpace(f) {
+		case "1", "config":
+			config = true
+		case "agent":
+			agent = p.agent != nil
+		}
+	}
+	switch {
+	case config && agent:
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = p.agent.RefreshTicket(ctx)
+		}()
+		_ = p.store.RefreshTicket(ctx)
+		<-done
+	case config:
+		_ = p.store.RefreshTicket(ctx)
+	case agent:
+		_ = p.agent.RefreshTicket(ctx)
+	}
 }
 
 func writeJSONError(w http.ResponseWriter, status int, msg string) {

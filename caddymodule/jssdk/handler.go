@@ -14,7 +14,11 @@
 //	block.go           the injected <script> block: wx.config JSON and the boot script
 //	csp.go             the page's Content-Security-Policy: its nonce, and what the boot script needs
 //	store.go           the pooled credential store per app and Caddy storage as its L2
+//	wecom.go           WeCom (企业微信) mode: its options, checks and Provision
+//	block_wecom.go     the WeCom block: wx.config with the corp ticket, wx.agentConfig with the app's
+//	store_wecom.go     the pooled WeCom stores (one token, two tickets) per app
 //	admin.go, metrics.go  admin.api.wechat_jssdk and the caddy_wechat_* metrics
+//	admin_wecom.go     the WeCom apps in the admin API (listing, refresh)
 //	once.go            what is logged once per cause (a Host on another port)
 //
 // What needs no Caddy lives in the libraries beside it (wechat, credential,
@@ -81,15 +85,49 @@ const (
 // route serves or proxies. It wraps the response writer; responses that are
 // not 2xx HTML pass through byte for byte.
 type Handler struct {
-	// The WeChat Official Account AppID (wx…). Required.
+	// The WeChat Official Account AppID (wx…). Required, unless corp_id
+	// configures a WeCom app instead.
 	AppID string `json:"app_id,omitempty"`
 
-	// The AppSecret. Required. `{env.NAME}` and `{file.PATH}` placeholders
-	// are resolved when the config is provisioned; prefer them to a literal
-	// secret, which Caddy's admin API shows to anyone who can read /config.
+	// The AppSecret. Required with app_id. `{env.NAME}` and `{file.PATH}`
+	// placeholders are resolved when the config is provisioned; prefer them
+	// to a literal secret, which Caddy's admin API shows to anyone who can
+	// read /config.
 	AppSecret string `json:"app_secret,omitempty"`
 
-	// Origin of the WeChat API. Default: https://api.weixin.qq.com.
+	// WeCom (企业微信) mode: the corp's ID (ww…; wx… for corps from the
+	// 企业号 era). With it, agent_id and corp_secret are required and
+	// app_id, app_secret, token_source, token_url and token_header are
+	// refused. The page gets wx.config signed with the corp's jsapi_ticket
+	// (appId = corp_id, beta: true) and wx.agentConfig signed with the
+	// app's agent_config ticket.
+	CorpID string `json:"corp_id,omitempty"`
+
+	// WeCom mode: the app's AgentId (digits, e.g. 1000002).
+	AgentID string `json:"agent_id,omitempty"`
+
+	// WeCom mode: the app's Secret (each app of a corp has its own).
+	// Placeholders and the warning on a literal are as for app_secret.
+	CorpSecret string `json:"corp_secret,omitempty"`
+
+	// WeCom mode: the most corp jsapi_ticket calls (get_jsapi_ticket) this
+	// instance makes in any hour. WeCom allows about 400 an hour per corp,
+	// at most 100 per app; a healthy instance makes about one every 80
+	// minutes. 1 to 100; default 20 (credential.DefaultCorpTicketBudget).
+	CorpTicketBudget int `json:"corp_ticket_budget,omitempty"`
+
+	// WeCom mode: the most agent_config ticket calls (ticket/get) this
+	// instance makes in any hour. WeCom allows about 100 an hour per app.
+	// 1 to 100; default 30 (credential.DefaultAgentTicketBudget).
+	AgentTicketBudget int `json:"agent_ticket_budget,omitempty"`
+
+	// WeCom mode: the APIs passed to wx.agentConfig as its jsApiList (the
+	// ones that need the app's identity: selectExternalContact,
+	// openUserProfile, …). Default: js_api_list.
+	AgentJSAPIList []string `json:"agent_js_api_list,omitzero"`
+
+	// Origin of the WeChat API. Default: https://api.weixin.qq.com, or
+	// https://qyapi.weixin.qq.com in WeCom mode.
 	APIBase string `json:"api_base,omitempty"`
 
 	// How the access_token is obtained: "stable" (POST /cgi-bin/stable_token,
@@ -186,14 +224,22 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // applyDefaults fills in every option left unset. It sets configuration
 // only; what is derived from it is Provision's.
 func (h *Handler) applyDefaults() {
+	if h.weCom() {
+		// token_source stays unset: WeCom has one token endpoint, and a
+		// token_source written with corp_id is refused by Validate.
+		h.applyWeComDefaults()
+	}
 	if h.APIBase == "" {
 		h.APIBase = wechat.DefaultBaseURL
 	}
-	if h.TokenSource == "" {
+	if h.TokenSource == "" && !h.weCom() {
 		h.TokenSource = tokenSourceStable
 	}
 	if h.JSAPIList == nil {
 		h.JSAPIList = DefaultJSAPIList
+	}
+	if h.AgentJSAPIList == nil && h.weCom() {
+		h.AgentJSAPIList = h.JSAPIList
 	}
 	if h.SDKURL == "" {
 		h.SDKURL = DefaultSDKURL
@@ -213,6 +259,15 @@ func (h *Handler) applyDefaults() {
 // naming the option. It changes nothing: the Caddyfile adapter runs it on a
 // defaulted copy, so `caddy adapt` and `caddy run` refuse the same values.
 func (h *Handler) Validate() error {
+	if err := h.validateMode(); err != nil {
+		return err
+	}
+	if h.weCom() {
+		if err := h.validateWeCom(); err != nil {
+			return err
+		}
+		return h.validatePage()
+	}
 	if h.AppID == "" {
 		return errors.New("wechat_jssdk: app_id is required")
 	}
@@ -228,6 +283,12 @@ func (h *Handler) Validate() error {
 	if err := h.validateTokenSource(); err != nil {
 		return err
 	}
+	return h.validatePage()
+}
+
+// validatePage checks the options about the page and the block, the same
+// in both modes.
+func (h *Handler) validatePage() error {
 	// A path on this site is fine; "//host/…" is another site without a
 	// scheme, checked as a URL (and refused).
 	if h.SDKURL != sdkOff && !(strings.HasPrefix(h.SDKURL, "/") && !strings.HasPrefix(h.SDKURL, "//")) {
@@ -256,7 +317,7 @@ func (h *Handler) Validate() error {
 	for _, list := range []struct {
 		opt   string
 		names []string
-	}{{"js_api_list", h.JSAPIList}, {"open_tag_list", h.OpenTagList}} {
+	}{{"js_api_list", h.JSAPIList}, {"open_tag_list", h.OpenTagList}, {"agent_js_api_list", h.AgentJSAPIList}} {
 		for _, name := range list.names {
 			if !validListName(name) {
 				return fmt.Errorf("wechat_jssdk: %s: %q is not a JS-SDK API or open tag name", list.opt, name)
@@ -317,6 +378,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
 		return err
 	}
+	if h.weCom() {
+		return h.provisionWeCom(ctx)
+	}
 	config.WarnPlainHTTP(h.logger, "wechat_jssdk", "api_base", h.APIBase)
 	config.WarnPlainHTTP(h.logger, "wechat_jssdk", "token_url", h.TokenURL) // "" unless token_source url
 	var secret string
@@ -376,6 +440,11 @@ func (h *Handler) preparePages() error {
 		return fmt.Errorf("wechat_jssdk: %w", err)
 	}
 	h.pages.tmpl = tmpl
+	h.pages.wecom = nil
+	if h.weCom() {
+		w := newWeComTemplate(h.weComBlockOptions())
+		h.pages.wecom = &w
+	}
 	h.pages.timeout = time.Duration(h.Timeout)
 	h.pages.failClosed = h.OnError == onErrorFail
 	h.pages.mode = inject.Head
@@ -396,8 +465,12 @@ func (h *Handler) preparePages() error {
 
 // blockOptions is what of the configuration goes into the injected block.
 func (h *Handler) blockOptions() blockOptions {
+	appID := h.AppID
+	if h.weCom() {
+		appID = h.CorpID // wx.config's appId is the corp ID
+	}
 	return blockOptions{
-		appID:          h.AppID,
+		appID:          appID,
 		debug:          h.Debug,
 		jsAPIList:      h.JSAPIList,
 		openTagList:    h.OpenTagList,
@@ -412,7 +485,12 @@ func (h *Handler) Cleanup() error {
 	if h.poolKey == "" {
 		return nil
 	}
-	err := releaseStore(h.poolKey, h.detach)
+	var err error
+	if isWeComKey(h.poolKey) {
+		err = releaseWeCom(h.poolKey, h.detach)
+	} else {
+		err = releaseStore(h.poolKey, h.detach)
+	}
 	h.poolKey, h.detach = "", nil
 	return err
 }

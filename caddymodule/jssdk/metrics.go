@@ -43,12 +43,25 @@ var (
 // The per-app metrics, read from the live stores when scraped.
 var (
 	descAPICalls = prometheus.NewDesc("caddy_wechat_api_calls_total",
-		"Calls to WeChat (or the token service) by endpoint (stable_token, token, token_service, getticket) "+
+		"Calls to WeChat (or the token service) by endpoint (stable_token, token, token_service, getticket; "+
+			"for a WeCom app, whose app_id is <corp_id>/<agent_id>: gettoken, get_jsapi_ticket, ticket_get_agent_config) "+
 			"and result: ok, or the failure's class (retryable, invalid_token, config, quota, ip_whitelist, unknown).",
 		[]string{"app_id", "endpoint", "result"}, nil)
 	descExpiry = prometheus.NewDesc("caddy_wechat_credential_expiry_seconds",
-		"Seconds until the cached credential (token or ticket) expires by WeChat's expires_in; negative once expired.",
+		"Seconds until the cached credential (token or ticket; corp_ticket and agent_ticket for a WeCom app) "+
+			"expires by WeChat's expires_in; negative once expired.",
 		[]string{"app_id", "credential"}, nil)
+	descBudget = prometheus.NewDesc("caddy_wechat_ticket_budget_per_hour",
+		"The most ticket calls a store makes in any hour (corp_ticket_budget, agent_ticket_budget), by ticket: "+
+			"corp (get_jsapi_ticket) or agent (ticket_get_agent_config). WeCom apps only.",
+		[]string{"app_id", "ticket"}, nil)
+	descBudgetUsed = prometheus.NewDesc("caddy_wechat_ticket_calls_last_hour",
+		"Ticket calls made in the last hour, by ticket (corp, agent), against caddy_wechat_ticket_budget_per_hour. WeCom apps only.",
+		[]string{"app_id", "ticket"}, nil)
+	descBudgetRefusals = prometheus.NewDesc("caddy_wechat_ticket_budget_refusals_total",
+		"Ticket calls (and suspect-ticket refetches) not made because they would have exceeded the hourly budget, "+
+			"by ticket (corp, agent); the cached ticket was served meanwhile. WeCom apps only.",
+		[]string{"app_id", "ticket"}, nil)
 	descServedStale = prometheus.NewDesc("caddy_wechat_tickets_served_stale_total",
 		"Tickets served past their safety margin, but before WeChat's expiry, because no fresh one could be had.",
 		[]string{"app_id"}, nil)
@@ -91,7 +104,8 @@ type storeCollector struct{}
 
 // Describe implements prometheus.Collector.
 func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAPICalls, descExpiry, descServedStale, descL2Reads, descL2Locks, descL2LockSeconds, descL2Errors} {
+	for _, d := range []*prometheus.Desc{descAPICalls, descExpiry, descServedStale, descL2Reads, descL2Locks, descL2LockSeconds, descL2Errors,
+		descBudget, descBudgetUsed, descBudgetRefusals} {
 		ch <- d
 	}
 }
@@ -142,15 +156,59 @@ func (storeCollector) Collect(ch chan<- prometheus.Metric) {
 			addShared(add, e.appID, sh)
 		}
 	}
+	gauges := make(map[series]float64)
+	var gaugeOrder []series
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		k := series{desc: d}
+		copy(k.labels[:], labels)
+		if _, ok := gauges[k]; !ok {
+			gaugeOrder = append(gaugeOrder, k)
+		}
+		gauges[k] += v
+	}
+	for _, e := range liveWeComs() {
+		app := e.label()
+		tok := e.wecom.TokenStats()
+		for _, class := range wechat.Classes() {
+			add(descAPICalls, float64(tok.Calls[class]), app, endpointWeComToken, class.String())
+		}
+		latest(app, "token", tok.ExpiresAt)
+		if tok.Shared != nil {
+			addShared(add, app, tok.Shared)
+		}
+		for _, t := range []struct {
+			store                       *credential.Store
+			endpoint, label, credential string
+		}{
+			{e.wecom.Corp, endpointWeComCorpTicket, "corp", "corp_ticket"},
+			{e.wecom.Agent, endpointWeComAgentTicket, "agent", "agent_ticket"},
+		} {
+			st := t.store.Stats()
+			for _, class := range wechat.Classes() {
+				add(descAPICalls, float64(st.TicketCalls[class]), app, t.endpoint, class.String())
+			}
+			add(descServedStale, float64(st.ServedStale), app)
+			add(descBudgetRefusals, float64(st.BudgetRefusals), app, t.label)
+			gauge(descBudget, float64(st.TicketBudget), app, t.label)
+			gauge(descBudgetUsed, float64(st.TicketCallsLastHour), app, t.label)
+			latest(app, t.credential, st.TicketExpiresAt)
+			if sh := st.Shared; sh != nil {
+				addShared(add, app, sh)
+			}
+		}
+	}
 	for _, k := range order {
 		n := 1
 		switch k.desc {
 		case descAPICalls:
 			n = 3
-		case descL2Reads, descL2Locks, descL2Errors:
+		case descL2Reads, descL2Locks, descL2Errors, descBudgetRefusals:
 			n = 2
 		}
 		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, sums[k], k.labels[:n]...)
+	}
+	for _, k := range gaugeOrder {
+		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.GaugeValue, gauges[k], k.labels[:2]...)
 	}
 	now := time.Now()
 	for _, k := range expOrder {

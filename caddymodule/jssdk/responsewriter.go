@@ -20,10 +20,16 @@ import (
 // pageSigner is what a page and the config endpoint are signed with, fixed
 // by Provision: the responses never reach back into the Handler.
 type pageSigner struct {
-	store      *credential.Store
+	// store is the jsapi_ticket's, which signs wx.config: the app's, or in
+	// WeCom mode the corp's
+	store *credential.Store
+	// agent is the WeCom app's agent_config ticket's, which signs
+	// wx.agentConfig; nil for an Official Account
+	agent      *credential.Store
 	timeout    time.Duration // the longest a page waits for a ticket
 	tmpl       blockTemplate
-	origin     string // the normalized public_origin; "" derives it per request
+	wecom      *weComTemplate // the WeCom JSON; nil for an Official Account
+	origin     string         // the normalized public_origin; "" derives it per request
 	mode       inject.Mode
 	failClosed bool // on_error fail
 	logger     *zap.Logger
@@ -167,7 +173,7 @@ func (rw *responseWriter) decide(first []byte) {
 		rw.pages.problem(causePageHostPort, rw.req)
 		return
 	}
-	ticket, err := rw.pages.ticket(rw.req.Context())
+	ticket, agentTicket, err := rw.pages.tickets(rw.req.Context())
 	if err != nil {
 		if rw.pages.failClosed {
 			rw.state = refusing
@@ -188,7 +194,11 @@ func (rw *responseWriter) decide(first []byte) {
 	if _, ok := hdr["Content-Security-Policy"]; ok {
 		nonce = rw.pages.tmpl.csp.adapt(hdr)
 	}
-	rw.block = rw.pages.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
+	if w := rw.pages.wecom; w != nil {
+		rw.block = w.appendBlock(rw.block[:0], &rw.pages.tmpl, ticket, agentTicket, bytesString(rw.url), time.Now(), nonce)
+	} else {
+		rw.block = rw.pages.tmpl.appendBlock(rw.block[:0], ticket, bytesString(rw.url), time.Now(), nonce)
+	}
 	// The body changes: its length and byte ranges are no longer known, and
 	// the validator may only claim semantic equivalence from now on.
 	hdr.Del("Content-Length")

@@ -327,6 +327,73 @@ func (s *sharedStorage) Unlock(ctx context.Context, name string) error {
 
 var _ credential.Shared = (*sharedStorage)(nil)
 
+// tickets returns what a page is signed with: the jsapi_ticket, and in
+// WeCom mode the agent_config ticket too (else ""), bounded by the
+// configured timeout.
+func (p *pageSigner) tickets(ctx context.Context) (ticket, agentTicket string, err error) {
+	if p.agent == nil {
+		ticket, err = p.ticket(ctx)
+		return ticket, "", err
+	}
+	ticket, ok := p.store.Cached()
+	agentTicket, agentOK := p.agent.Cached()
+	if ok && agentOK {
+		return ticket, agentTicket, nil
+	}
+	return p.weComTicketsSlow(ctx, ticket, ok, agentTicket, agentOK)
+}
+
+// weComTicketsSlow waits for the WeCom tickets not cached. When neither is,
+// the two are waited for side by side: the stores share one token fetch,
+// and neither ticket waits for the other's call. (A function of its own:
+// the goroutine's closure would otherwise cost every page an allocation.)
+func (p *pageSigner) weComTicketsSlow(ctx context.Context, ticket string, ok bool, agentTicket string, agentOK bool) (string, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var err, agentErr error
+	var done chan struct{}
+	switch {
+	case agentOK:
+	case ok:
+		agentTicket, agentErr = p.agent.Ticket(ctx)
+	default:
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			agentTicket, agentErr = p.agent.Ticket(ctx)
+		}()
+	}
+	if !ok {
+		ticket, err = p.store.Ticket(ctx)
+	}
+	if done != nil {
+		<-done
+	}
+	switch {
+	case err != nil:
+		return "", "", &weComTicketError{what: weComCorpTicket, err: err}
+	case agentErr != nil:
+		return "", "", &weComTicketError{what: weComAgentTicket, err: agentErr}
+	}
+	return ticket, agentTicket, nil
+}
+
+// What a WeCom ticket is called in errors.
+const (
+	weComCorpTicket  = "the corp jsapi_ticket (wx.config)"
+	weComAgentTicket = "the agent_config ticket (wx.agentConfig)"
+)
+
+// weComTicketError is a WeCom ticket that could not be had: which one,
+// and the store's error.
+type weComTicketError struct {
+	what string
+	err  error
+}
+
+func (e *weComTicketError) Error() string { return e.what + ": " + e.err.Error() }
+func (e *weComTicketError) Unwrap() error { return e.err }
+
 // ticket bounds the wait for WeChat by the configured timeout.
 func (p *pageSigner) ticket(ctx context.Context) (string, error) {
 	if t, ok := p.store.Cached(); ok {

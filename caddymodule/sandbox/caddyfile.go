@@ -28,6 +28,8 @@ func ParseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		merchant_public_key <path>
 //		api_key    <key>
 //		allow_origin <origin>...
+//		corp_id    <corp_id>              # a WeCom corp (wecom.go)
+//		agent      <agent_id> <secret>    # one per app of the corp
 //	}
 //
 // Error messages never repeat the value given to app_secret.
@@ -40,6 +42,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := make(map[string]bool)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
+		if isWeComOption(opt) { // corp_id, agent (wecom.go)
+			if err := h.unmarshalWeComOption(d, seen); err != nil {
+				return err
+			}
+			continue
+		}
 		switch opt {
 		case "app_id", "app_secret", "token_ttl", "latency", "merchant_public_key", "api_key", "allow_origin":
 		default:
@@ -101,5 +109,5 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("wechat_sandbox: %s is required", opt)
 		}
 	}
-	return nil
+	return checkWeComCaddyfile(d, seen)
 }

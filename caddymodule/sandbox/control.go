@@ -8,7 +8,9 @@ func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 	if !requireMethod(w, r, http.MethodGet) {
 		return
 	}
-	writeJSON(w, http.StatusOK, h.state.snapshot())
+	st := h.state.snapshot()
+	st.WeCom = h.wecomStats() // nil unless it plays a WeCom corp
+	writeJSON(w, http.StatusOK, st)
 }
 
 // serveReset handles POST /sandbox/reset (body {}): it forgets every

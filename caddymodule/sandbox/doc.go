@@ -1,8 +1,9 @@
 // Package sandbox implements wechat_sandbox, a Caddy HTTP handler that
 // emulates offline the parts of WeChat the other handlers talk to — the
 // credential API, web OAuth, WeChat Pay's order creation, and the checks
-// WeChat's client makes of wx.config and chooseWXPay — for the demo and for
-// tests.
+// WeChat's client makes of wx.config and chooseWXPay; and, optionally, a
+// WeCom corp's credential API, sign-in and both JS-SDK configs — for the
+// demo and for tests.
 //
 // It is NOT for production, and says so with a warning in the log every
 // time it is provisioned. It issues random tokens to whoever knows the
@@ -24,6 +25,8 @@
 //		merchant_public_key <path>      # checks v3 paySigns
 //		api_key    {env.PAY_KEY}        # checks v2 paySigns
 //		allow_origin http://localhost:8080 ...  # sites whose pages run the stub jweixin
+//		corp_id    ww0123456789abcdef   # a WeCom corp too (see WeCom)
+//		agent      1000002 {env.WECOM_SECRET}  # one line per app of the corp
 //	}
 //
 // The handler answers every request it receives; a path it does not know
@@ -72,9 +75,10 @@
 // is answered, so a web page on another origin can neither send a control
 // call (a JSON POST needs a preflight) nor read an answer. The one
 // exception is the stub jweixin's two checks, /sandbox/verify and
-// /sandbox/pay/verify: a page on one of the allow_origin origins gets
-// Access-Control-Allow-Origin on their answers (the stub sends them as
-// preflight-free text/plain POSTs). With the pages on the sandbox's own
+// /sandbox/pay/verify, and the WeCom scripts' /sandbox/wecom/verify: a
+// page on one of the allow_origin origins gets Access-Control-Allow-Origin
+// on their answers (the stubs send them as preflight-free text/plain
+// POSTs). With the pages on the sandbox's own
 // origin, allow_origin is not needed.
 //
 // POST or GET /sandbox/verify checks a wx.config signature the way the
@@ -186,6 +190,94 @@
 //
 // The control endpoints answer a bad request with a 4xx status and
 // {"ok":false,"errmsg":"…"}.
+//
+// # WeCom
+//
+// With corp_id and at least one agent (app_id and app_secret stay
+// required), the sandbox also plays a WeCom (企业微信) corp, on the same
+// listener: WeCom's paths (qyapi.weixin.qq.com in real life) are not
+// WeChat's. In JSON: "corp_id" and
+// "agents": [{"agent_id": "1000002", "secret": "…"}]. Each app has its own
+// secret (placeholders resolved at provision; no two alike), token and
+// agent_config ticket; the corp has one ticket for wx.config. token_ttl is
+// their lifetime too, latency, /sandbox/fault, chaos, rotate and reset
+// apply to them. Errors come as HTTP 200 with
+// {"errcode":N,"errmsg":"… hint: […], more info at …?e=N"}:
+//
+//	GET /cgi-bin/gettoken?corpid=ww…&corpsecret=S
+//	→ {"errcode":0,"errmsg":"ok","access_token":"…","expires_in":7200}
+//	GET /cgi-bin/get_jsapi_ticket?access_token=T          (the corp ticket, for wx.config)
+//	GET /cgi-bin/ticket/get?access_token=T&type=agent_config  (T's app's ticket, for wx.agentConfig)
+//	→ {"errcode":0,"errmsg":"ok","ticket":"…","expires_in":7200}
+//
+// gettoken gives the app whose secret is S the same token while that is
+// valid (expires_in: the seconds left), as WeCom does; the ticket calls do
+// the same with their tickets. Error codes: 41002/40013 missing/wrong corpid, 41004/40001
+// missing/unknown corpsecret, 41001 missing access_token, 40014 a token
+// the sandbox did not issue (or forgot in a rotation; a WeChat token
+// included), 42001 an expired one, 40058 a type other than agent_config,
+// 43001 not GET, 45009 beyond WeCom's hourly limits on ticket fetches: 400
+// per corp and 100 per app, both kinds together, over the last hour.
+//
+// Sign-in: the authorize page (above) takes WeCom's link when appid is the
+// corp ID — agentid (one of the agents) right after state, scope
+// snsapi_base or snsapi_privateinfo (which needs agentid) — and signs in
+// the sandbox user (user=NAME, the wechat_sandbox_user cookie, or
+// "sandbox-user") as a member of the corp, whose userid is NAME, unless the
+// link has &member=0 or the browser the cookie wechat_sandbox_member=0. The
+// code works once, within five minutes, with a token of the link's agent
+// (40029 otherwise, 41008 when missing):
+//
+//	GET /connect/oauth2/authorize?appid=ww…&redirect_uri=…&response_type=code&scope=snsapi_base&state=S&agentid=1000002#wechat_redirect
+//	→ 302 redirect_uri?code=C&state=S
+//	GET /cgi-bin/auth/getuserinfo?access_token=T&code=C
+//	→ {"errcode":0,"errmsg":"ok","userid":"NAME"}   (a member)
+//	→ {"errcode":0,"errmsg":"ok","openid":"o…"}     (a non-member: a stable openid per corp)
+//
+// POST /sandbox/wecom/verify checks a WeCom wx.config (appId the corp ID,
+// against the corp ticket) and a wx.agentConfig (corpid, agentid, against
+// that agent's ticket), with the JS-SDK rule
+// sha1("jsapi_ticket=T&noncestr=N&timestamp=TS&url=URL"). Send either or
+// both, with the URL the client checks (location.href without the
+// fragment; a part's own url overrides it); the fields may also have the
+// names preVerifyJSAPI receives (verifyAppId, verifyTimestamp,
+// verifyNonceStr, verifySignature). Other fields are ignored, so a page can
+// post its config objects whole. Any Content-Type; answers with
+// Access-Control-Allow-Origin for allow_origin pages:
+//
+//	POST /sandbox/wecom/verify
+//	{"url":"https://app.example/p?x=1",
+//	 "config":{"appId":"ww…","timestamp":1700000000,"nonceStr":"N","signature":"…"},
+//	 "agentConfig":{"corpid":"ww…","agentid":"1000002","timestamp":"1700000000","nonceStr":"N","signature":"…"}}
+//	→ {"ok":false,"errmsg":"agentConfig: invalid signature: signed with the corp ticket (get_jsapi_ticket); wx.agentConfig needs …",
+//	   "config":{"ok":true},
+//	   "agentConfig":{"ok":false,"errmsg":"invalid signature: signed with the corp ticket …","reason":"corp_ticket"}}
+//
+// Reasons: missing_url, fragment, invalid_corpid, missing_agentid,
+// invalid_agentid, no_ticket, agent_ticket (a wx.config signed with an
+// agent ticket), corp_ticket (a wx.agentConfig signed with the corp
+// ticket), other_agent_ticket, official_account_ticket, invalid_signature.
+// /sandbox/verify also takes a WeCom wx.config (appId the corp ID).
+//
+// GET /sandbox/stats then has a "wecom" object: calls per endpoint for the
+// corp, failed and faulted ones included, and per agent for the calls
+// whose agent is known (by secret or token):
+//
+//	"wecom":{"corp_id":"ww…","gettoken":1,"get_jsapi_ticket":1,"agent_ticket":1,"getuserinfo":0,"verify":2,
+//	  "agents":{"1000002":{"gettoken":1,"get_jsapi_ticket":1,"agent_ticket":1,"getuserinfo":0}}}
+//
+// /sandbox/fault takes these names as endpoint too ("*" covers them).
+//
+// Scripts for pages, like the stub jweixin: GET /sandbox/wecom/bridge.js
+// emulates the WeCom client's WeixinJSBridge (preVerifyJSAPI and
+// agentConfig check through /sandbox/wecom/verify; other calls succeed while
+// a verified config holds for the page's URL), so that the real
+// @wecom/jssdk runs its handshake in a plain browser given a user agent with
+// wxwork/VERSION; /sandbox/wecom/jwxwork.js adds a jweixin for WeCom pages
+// (wx.config, wx.ready, wx.error, wx.agentConfig, wx.invoke);
+// /sandbox/wecom/ww.js adds a stub of @wecom/jssdk's global ww
+// (ww.register with getConfigSignature/getAgentConfigSignature). They
+// record what happened in window.__wecomSandbox.
 //
 // # Its own code, on purpose
 //

@@ -23,8 +23,10 @@ type fault struct {
 func (f *fault) check() string {
 	switch f.Endpoint {
 	case endpointToken, endpointStableToken, endpointTicket, endpointAny:
+	case endpointWeComToken, endpointWeComCorpTicket, endpointWeComAgentTicket, endpointWeComUserInfo: // wecom.go
 	default:
-		return `endpoint must be one of "token", "stable_token", "getticket", "*"`
+		return `endpoint must be one of "token", "stable_token", "getticket", "*", ` +
+			`or WeCom's "gettoken", "get_jsapi_ticket", "agent_ticket", "getuserinfo"`
 	}
 	switch {
 	case f.Times < 0:

@@ -84,6 +84,9 @@ type Handler struct {
 	// page, whatever this says.
 	AllowOrigins []string `json:"allow_origins,omitempty"`
 
+	// The WeCom corp the sandbox also plays: corp_id and agents (wecom.go).
+	WeCom
+
 	// secret is AppSecret with placeholders resolved.
 	secret string
 	// merchantKey and apiKey check paySigns (MerchantPublicKey, APIKey).
@@ -148,6 +151,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.apiKey = key
 	}
+	if err := h.provisionWeCom(); err != nil { // the agents' secrets (wecom.go)
+		return err
+	}
 	h.journal = newTicketJournal(ctx, h.AppID, h.logger)
 	val, _, err := pool.LoadOrNew(h.AppID, func() (caddy.Destructor, error) {
 		s := newState()
@@ -186,7 +192,7 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("allow_origins: %v", err)
 		}
 	}
-	return nil
+	return h.validateWeCom()
 }
 
 // Cleanup releases the handler's reference to its app's state. The state
@@ -252,7 +258,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	case pathOAuthToken:
 		h.serveOAuthToken(w, r)
 	default:
-		writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
+		if !h.serveWeCom(w, r) { // WeCom's paths, when it plays a corp (wecom.go)
+			writeWeChatError(w, http.StatusNotFound, codeInvalidURL)
+		}
 	}
 	return nil
 }

@@ -89,6 +89,10 @@ func (h *Handler) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if h.isWeComCorp(q.Get("appid")) { // WeCom's sign-in (wecom_oauth.go)
+		h.serveWeComAuthorize(w, r)
+		return
+	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	switch state := q.Get("state"); {
 	case q.Get("appid") != h.AppID:

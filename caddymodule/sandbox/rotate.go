@@ -41,4 +41,5 @@ func (s *state) forgetCredentials() {
 	s.latestClassic, s.currentStable = "", ""
 	s.tickets = make(map[string]time.Time)
 	s.currentTicket = ""
+	s.forgetWeComCredentials()
 }

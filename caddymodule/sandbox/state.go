@@ -39,6 +39,8 @@ type stats struct {
 	Verify      int64 `json:"verify"`
 	PayOrder    int64 `json:"pay_order"`
 	PayVerify   int64 `json:"pay_verify"`
+	// WeCom is the corp's counters, when the sandbox plays one (wecom_state.go).
+	WeCom *wecomStats `json:"wecom,omitempty"`
 }
 
 // state is everything the sandbox has issued for one app ID. All methods
@@ -67,6 +69,8 @@ type state struct {
 	orders map[string]bool
 	// oauth holds the web OAuth codes issued (oauth.go).
 	oauth oauthCodes
+	// wecom holds what was issued for each WeCom corp (wecom_state.go).
+	wecom map[string]*wecomCorp
 }
 
 func newState() *state {
@@ -91,6 +95,7 @@ func (s *state) reset() {
 	s.faults = nil
 	s.orders = make(map[string]bool)
 	s.oauth = oauthCodes{}
+	s.wecom = nil
 }
 
 // count records one call to ep.

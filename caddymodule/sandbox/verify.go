@@ -94,6 +94,8 @@ func (h *Handler) verify(req verifyRequest) string {
 		// WeChat's client signs location.href without the fragment; a
 		// server that signs one has a bug the page would hit.
 		return verifyFragment
+	case h.isWeComCorp(req.AppID): // a WeCom wx.config, signed with the corp ticket (wecom_verify.go)
+		return h.checkWeComSignature("", req.URL, string(req.Timestamp), req.NonceStr, req.Signature).ErrMsg
 	case req.AppID != h.AppID:
 		return verifyBadAppID
 	}
