@@ -40,11 +40,24 @@ type blockTemplate struct {
 const scriptOpen = `<script id="wechat-jssdk-config" type="application/json">`
 
 // boot.js is written to be read; what goes into every page drops the
-// indentation and the whole-line comments.
+// indentation and the whole-line comments. Its WeCom part, the lines
+// between "// wecom {" and "// } wecom", goes only into WeCom pages
+// (blockOptions.wecom): an Official Account page gets the script without
+// them, byte for byte what it would be had they never been written.
 var (
 	jsIndent  = regexp.MustCompile(`\n\t*`)
 	jsComment = regexp.MustCompile(`(?m)^//.*\n`)
+	jsWeCom   = regexp.MustCompile(`(?ms)^\t*// wecom \{\n.*?^\t*// \} wecom\n`)
 )
+
+// bootScript is boot.js as it goes into a page: with its WeCom part or
+// without, placeholders not yet filled.
+func bootScript(wecom bool) string {
+	if wecom {
+		return bootJS
+	}
+	return jsWeCom.ReplaceAllString(bootJS, "")
+}
 
 // blockOptions is what of the configuration goes into the block.
 type blockOptions struct {
@@ -54,6 +67,7 @@ type blockOptions struct {
 	openTagList    []string
 	sdkURL         string // a URL, a path, or "off"
 	configEndpoint string // "" when off
+	wecom          bool   // WeCom mode: the boot script with its WeCom part
 }
 
 func newBlockTemplate(o blockOptions) (blockTemplate, error) {
@@ -74,7 +88,7 @@ func newBlockTemplate(o blockOptions) (blockTemplate, error) {
 	b = append(b, `,"url":`...)
 	t.jsonTail = string(b)
 
-	js := strings.NewReplacer("SDK_URL", jsLiteral(o.sdkURL), "CONFIG_ENDPOINT", jsLiteral(o.configEndpoint)).Replace(bootJS)
+	js := strings.NewReplacer("SDK_URL", jsLiteral(o.sdkURL), "CONFIG_ENDPOINT", jsLiteral(o.configEndpoint)).Replace(bootScript(o.wecom))
 	js = strings.TrimSpace(jsComment.ReplaceAllString(jsIndent.ReplaceAllString(js, "\n"), ""))
 	if strings.Contains(strings.ToLower(js), "</script") {
 		return t, fmt.Errorf("sdk_url %q cannot be embedded in a script", o.sdkURL)

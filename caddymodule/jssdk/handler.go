@@ -476,6 +476,7 @@ func (h *Handler) blockOptions() blockOptions {
 		openTagList:    h.OpenTagList,
 		sdkURL:         h.SDKURL,
 		configEndpoint: h.ConfigEndpoint,
+		wecom:          h.weCom(),
 	}
 }
 

@@ -30,10 +30,19 @@ func (h *Handler) weCom() bool {
 	return h.CorpID != "" || h.AgentID != "" || h.CorpSecret != ""
 }
 
+// DefaultWeComSDKURL is what the boot script loads in WeCom mode when the
+// page brought no SDK: WeCom's current JS-SDK, @wecom/jssdk, as the global
+// build WeCom serves (its documentation: "通过 script 标签引入"). WeCom's
+// client does not support jweixin 1.6.0, DefaultSDKURL.
+const DefaultWeComSDKURL = "https://wwcdn.weixin.qq.com/node/open/js/wecom-jssdk-2.4.0.js"
+
 // applyWeComDefaults fills in what WeCom mode defaults differently.
 func (h *Handler) applyWeComDefaults() {
 	if h.APIBase == "" {
 		h.APIBase = wechat.DefaultWeComBaseURL
+	}
+	if h.SDKURL == "" {
+		h.SDKURL = DefaultWeComSDKURL
 	}
 }
 
