@@ -121,10 +121,10 @@ func (h *Handler) validateWeCom() error {
 	case h.CorpSecret == "":
 		return errors.New("wechat_oauth: corp_secret is required with corp_id (WeCom mode: the app's Secret, as {env.NAME} or {file.PATH})")
 	}
-	if err := checkCorpID(h.CorpID); err != nil {
+	if err := wechat.CheckCorpID(h.CorpID); err != nil {
 		return fmt.Errorf("wechat_oauth: corp_id: %w", err)
 	}
-	if !validAgentID(h.AgentID) {
+	if !wechat.ValidAgentID(h.AgentID) {
 		return errors.New("wechat_oauth: agent_id: not an AgentId (digits without a leading zero, at most 10, e.g. 1000002)")
 	}
 	switch h.Scope {
@@ -133,55 +133,6 @@ func (h *Handler) validateWeCom() error {
 		return fmt.Errorf("wechat_oauth: scope: %q is not snsapi_base or snsapi_privateinfo (WeCom mode)", h.Scope)
 	}
 	return nil
-}
-
-// checkCorpID accepts what can be a corp ID: ww followed by letters and
-// digits (every corp created since WeCom replaced 企业号), wx… (corps from
-// the 企业号 era kept theirs) and wp… (the encrypted corp ID of
-// third-party apps), at most 64 bytes, and refuses the placeholders of
-// documentation and templates (wwxxxxxxxxxxxxxxxx, ww<your corpid>…).
-// wechat_jssdk's WeCom mode accepts the same.
-func checkCorpID(s string) error {
-	const shape = "not a WeCom corp ID (ww, or wx/wp, followed by letters and digits, e.g. ww0123456789abcdef; 我的企业 → 企业信息 → 企业ID)"
-	if len(s) > 64 || !(strings.HasPrefix(s, "ww") || strings.HasPrefix(s, "wx") || strings.HasPrefix(s, "wp")) {
-		return errors.New(shape)
-	}
-	rest := s[2:]
-	if len(rest) < 4 {
-		return errors.New(shape)
-	}
-	same := true
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		if !isAlnum(c) {
-			return errors.New(shape)
-		}
-		same = same && c == rest[0]
-	}
-	lower := strings.ToLower(rest)
-	placeholder := same
-	if !strings.HasPrefix(s, "wp") { // an encrypted ID is random text
-		for _, w := range []string{"corpid", "your", "example", "placeholder", "xxxx"} {
-			placeholder = placeholder || strings.Contains(lower, w)
-		}
-	}
-	if placeholder {
-		return errors.New("looks like a placeholder, not the corp's ID (我的企业 → 企业信息 → 企业ID)")
-	}
-	return nil
-}
-
-// validAgentID accepts an AgentId: 1 to 10 digits without a leading zero.
-func validAgentID(s string) bool {
-	if s == "" || len(s) > 10 || s[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // isWeComClient reports whether r comes from WeCom's browser, the one
