@@ -90,7 +90,23 @@ type nginxConfig struct {
 	Dir, Root  string
 	Workers    int
 	Plain, Sub int
-	Block      string
+	BlockParts []string // the block, cut into pieces nginx accepts as tokens
+}
+
+// nginxTokenMax is the longest piece of the block put in one nginx string:
+// nginx's configuration parser refuses a token of 4096 bytes or more, and
+// the block (boot script included) is longer than that.
+const nginxTokenMax = 2048
+
+// splitBlock cuts s into pieces of at most n bytes; the bytes are ASCII
+// (the block's JSON escapes everything else), so no cut splits a rune.
+func splitBlock(s string, n int) []string {
+	var parts []string
+	for len(s) > n {
+		parts = append(parts, s[:n])
+		s = s[n:]
+	}
+	return append(parts, s)
 }
 
 // startNginx starts nginx serving the page alone on plain and with
@@ -100,7 +116,8 @@ func startNginx(ctx context.Context, e *env, plain, sub int, block []byte) (*pro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := nginxConfig{Dir: dir, Root: e.www, Workers: runtime.NumCPU(), Plain: plain, Sub: sub, Block: nginxLiteral(block)}
+	cfg := nginxConfig{Dir: dir, Root: e.www, Workers: runtime.NumCPU(), Plain: plain, Sub: sub,
+		BlockParts: splitBlock(nginxLiteral(block), nginxTokenMax)}
 	var b bytes.Buffer
 	if err := nginxConfTmpl.Execute(&b, cfg); err != nil {
 		return nil, err

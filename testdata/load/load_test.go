@@ -134,6 +134,21 @@ func TestNginxLiteral(t *testing.T) {
 	}
 }
 
+func TestSplitBlock(t *testing.T) {
+	for _, n := range []int{0, 1, 2047, 2048, 2049, 5000} {
+		s := strings.Repeat("x", n)
+		parts := splitBlock(s, nginxTokenMax)
+		if strings.Join(parts, "") != s {
+			t.Fatalf("%d bytes: pieces do not join back", n)
+		}
+		for _, p := range parts {
+			if len(p) > nginxTokenMax {
+				t.Fatalf("%d bytes: a piece of %d", n, len(p))
+			}
+		}
+	}
+}
+
 func TestInjectedBlock(t *testing.T) {
 	page := []byte("<html><head><title>t</title></head><body>x</body></html>")
 	block := blockMarker + ` type="application/json">{}</script><script id="wechat-jssdk-boot">boot()</script>`
@@ -187,10 +202,10 @@ func TestTemplates(t *testing.T) {
 		}
 	}
 	b.Reset()
-	if err := nginxConfTmpl.Execute(&b, nginxConfig{Dir: "/d", Root: "/srv", Workers: 2, Plain: 5, Sub: 6, Block: "<script>x</script>"}); err != nil {
+	if err := nginxConfTmpl.Execute(&b, nginxConfig{Dir: "/d", Root: "/srv", Workers: 2, Plain: 5, Sub: 6, BlockParts: []string{"<script>", "x</script>"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"listen 127.0.0.1:5;", "listen 127.0.0.1:6;", "sub_filter '</head>' '<script>x</script></head>';"} {
+	for _, want := range []string{"listen 127.0.0.1:5;", "listen 127.0.0.1:6;", "set $wx0 '<script>';", "set $wx1 'x</script>';", "sub_filter '</head>' '$wx0$wx1</head>';"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("nginx.conf lacks %q:\n%s", want, b.String())
 		}
