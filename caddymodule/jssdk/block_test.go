@@ -227,3 +227,23 @@ func BenchmarkAppendBlock(b *testing.B) {
 		dst = tmpl.appendBlock(dst[:0], testTicket, url, now, "")
 	}
 }
+
+// TestAppendBlockTicketChange signs with one ticket, then another (a
+// refresh), then the first again, from one template: the prepared ticket
+// the template keeps must follow the ticket it is given, and a template
+// without one (not made by newBlockTemplate) signs all the same.
+func TestAppendBlockTicketChange(t *testing.T) {
+	now := time.Unix(1717171717, 0)
+	const url = "https://example.com/a?b=1&c=2"
+	tmpl := newTestTemplate(t, nil)
+	bare := tmpl
+	bare.ticket = nil
+	for _, ticket := range []string{testTicket, "refreshed-" + testTicket, testTicket, "short", testTicket} {
+		for _, tm := range []*blockTemplate{&tmpl, &bare} {
+			c := parseBlock(t, tm.appendBlock(nil, ticket, url, now, "")).config
+			if c.Signature != wantSignature(ticket, c.NonceStr, now.Unix(), url) {
+				t.Fatalf("ticket %q (cached %v): signature does not match", ticket, tm.ticket != nil)
+			}
+		}
+	}
+}

@@ -13,7 +13,9 @@
 // its nonces. PayV3 (RSA) and PayV2 (MD5, HMAC-SHA256) give chooseWXPay's
 // paySign; ParsePrivateKeyPEM loads the merchant's apiclient_key.pem. The
 // signing functions take the secret jsapi_ticket or key as an argument and
-// never keep, log or return it; only digests and signatures leave.
+// never keep, log or return it; only digests and signatures leave. The one
+// holder is NewJSSDKTicket's JSSDKTicket (a ticket prepared for signing
+// many pages), which the caller keeps where it keeps the ticket.
 //
 // # WeChat Pay API v3 (wechat_pay_api, wechat_pay_notify)
 //
