@@ -238,3 +238,25 @@ PASS
 		t.Errorf("ratio = %v, want 3 (the median of 3, 3, 1)", r)
 	}
 }
+
+func TestSelectSetups(t *testing.T) {
+	var all []setup
+	for _, k := range setupKeys {
+		all = append(all, setup{key: k})
+	}
+	keys := func(ss []setup) (ks []string) {
+		for _, s := range ss {
+			ks = append(ks, s.key)
+		}
+		return ks
+	}
+	if got, err := selectSetups(all, ""); err != nil || len(got) != len(all) {
+		t.Errorf("no selection: %v, %v; want all", keys(got), err)
+	}
+	if got, err := selectSetups(all, " proxy+jssdk, proxy"); err != nil || strings.Join(keys(got), ",") != "proxy,proxy+jssdk" {
+		t.Errorf("proxy pair: %v, %v; want proxy,proxy+jssdk in measuring order", keys(got), err)
+	}
+	if _, err := selectSetups(all, "proxy,bogus"); err == nil {
+		t.Error("an unknown setup is accepted")
+	}
+}

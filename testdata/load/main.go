@@ -57,6 +57,7 @@ type options struct {
 	out         string
 	caddy       string
 	only        string
+	setups      string
 }
 
 func parseFlags() options {
@@ -77,6 +78,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs) after the run")
 	flag.StringVar(&o.out, "out", "", "directory for the result file (default testdata/load/results)")
 	flag.StringVar(&o.only, "only", "", "comma-separated parts to run: throughput, memory, cold, bench (default all)")
+	flag.StringVar(&o.setups, "setups", "", "comma-separated throughput setups to measure (default all): "+strings.Join(setupKeys, ", "))
 	flag.StringVar(&o.caddy, "caddy", "", "measure this Caddy binary (built with the plugin) instead of building one from the checkout")
 	flag.Parse()
 

@@ -79,7 +79,7 @@ func (rep *report) markdown() string {
 	}
 	fmt.Fprintf(&b, ". Load average %s at the start, %s at the end.\n\n", rep.load[0], rep.load[1])
 
-	if t := rep.throughput; t != nil && len(t.runs[keyCaddy]) > 0 {
+	if t := rep.throughput; t != nil && len(t.runs) > 0 {
 		b.WriteString("| setup | req/s | p50 | p99 | server CPU/req | req/s ÷ baseline | p99 ÷ baseline | CPU/req ÷ baseline | req/s ÷ same without injection |\n")
 		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range t.setups {
@@ -91,9 +91,15 @@ func (rep *report) markdown() string {
 			if s.pair != "" {
 				pair = fmt.Sprintf("%.2f", t.ratio(s.key, s.pair, rps))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %s |\n", s.label,
+			toBase := func(f func(wrkResult) float64) string {
+				if len(t.runs[keyCaddy]) == 0 {
+					return "—" // the baseline was not measured (-setups)
+				}
+				return fmt.Sprintf("%.2f", t.ratio(s.key, keyCaddy, f))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.label,
 				thousands(median(runs, rps)), ms(median(runs, p50)), ms(median(runs, p99)), us(median(runs, cpu)),
-				t.ratio(s.key, keyCaddy, rps), t.ratio(s.key, keyCaddy, p99), t.ratio(s.key, keyCaddy, cpu), pair)
+				toBase(rps), toBase(p99), toBase(cpu), pair)
 		}
 		b.WriteString("\n")
 	}
@@ -157,9 +163,15 @@ func (rep *report) targets() []target {
 			fmt.Sprintf("%.2f (+%s/req)", t.ratio(keyJSSDK, keyCaddy, cpu),
 				us(median(t.runs[keyJSSDK], cpu)-median(t.runs[keyCaddy], cpu))))
 		info("server CPU per request, nginx sub_filter ÷ nginx static", fmt.Sprintf("%.2f", t.ratio(keyNginxSub, keyNginx, cpu)))
-		info("req/s behind reverse_proxy, with ÷ without wechat_jssdk", fmt.Sprintf("%.2f", t.ratio(keyProxyJSSDK, keyProxy, rps)))
-	} else {
+	} else if t == nil || len(t.runs[keyProxyJSSDK]) == 0 {
 		missing("throughput and p99 against file_server and nginx", "≥ 0.90, ≤ 1.20, ahead of nginx")
+	}
+	if t := rep.throughput; t != nil && len(t.runs[keyProxyJSSDK]) > 0 && len(t.runs[keyProxy]) > 0 {
+		r := t.ratio(keyProxyJSSDK, keyProxy, rps)
+		check("req/s behind reverse_proxy, with ÷ without wechat_jssdk", fmt.Sprintf("%.2f", r), "≥ 0.95", r >= 0.95)
+		info("server CPU per request behind reverse_proxy, with ÷ without wechat_jssdk (robust to a busy machine)",
+			fmt.Sprintf("%.2f (+%s/req)", t.ratio(keyProxyJSSDK, keyProxy, cpu),
+				us(median(t.runs[keyProxyJSSDK], cpu)-median(t.runs[keyProxy], cpu))))
 	}
 
 	if m := rep.memory; m != nil && m.ours.peak > 0 {

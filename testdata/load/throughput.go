@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -30,6 +31,32 @@ const (
 	keyNginx      = "nginx"
 	keyNginxSub   = "nginx+sub_filter"
 )
+
+// setupKeys are the setups' keys in the order they are measured, for -setups.
+var setupKeys = []string{keyCaddy, keyJSSDK, keyProxy, keyProxyJSSDK, keyNginx, keyNginxSub}
+
+// selectSetups keeps the setups -setups names (all when it is empty).
+func selectSetups(all []setup, names string) ([]setup, error) {
+	if strings.TrimSpace(names) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			if !slices.Contains(setupKeys, n) {
+				return nil, fmt.Errorf("-setups: unknown setup %q (have %s)", n, strings.Join(setupKeys, ", "))
+			}
+			want[n] = true
+		}
+	}
+	var kept []setup
+	for _, s := range all {
+		if want[s.key] {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
+}
 
 // throughputResult holds every wrk run of every round.
 type throughputResult struct {
@@ -118,6 +145,9 @@ func measureThroughput(ctx context.Context, e *env, o options) (*throughputResul
 				return nil
 			}},
 		},
+	}
+	if r.setups, err = selectSetups(r.setups, o.setups); err != nil {
+		return nil, err
 	}
 	for _, s := range r.setups {
 		body, err := fetch(ctx, pageURL(s.port, pagePath))
