@@ -105,9 +105,14 @@ func (h *tokenHolder) get(ctx context.Context, rejected string, renew bool) (ent
 		}
 		res := r.Val.(tokenResult)
 		// A flight that began before the rejection was reported may have
-		// taken the rejected token from memory or the L2; one more flight
-		// then goes past it. A token upstream hands back is taken as is.
-		if rejected != "" && res.e.value == rejected && !res.fetched && attempt == 0 {
+		// taken the rejected token from memory or the L2 — or fetched it
+		// from upstream: a flight that has set the token but not yet
+		// returned (it is still writing the L2) is joined by a caller whose
+		// ticket call was refused meanwhile. One more flight, begun after
+		// the rejection, then goes past it. What that flight hands back is
+		// taken as is: WeCom's gettoken and stable_token give the same
+		// token while it is valid.
+		if rejected != "" && res.e.value == rejected && attempt == 0 {
 			continue
 		}
 		return res.e, nil
