@@ -10,14 +10,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$out"' EXIT
+# Only the Caddy this script started: "kill 0" would end the whole process
+# group, .ci/run included, when the script fails before starting it.
+trap 'if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$out"' EXIT
 
 go run github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5 build v2.11.9 \
 	--with github.com/caddy-wechat/jssdk@v0.0.0=. --output "$out/caddy"
-"$out/caddy" list-modules | grep -q '^http.handlers.wechat_jssdk$'
-"$out/caddy" list-modules | grep -q '^http.handlers.wechat_sandbox$'
-"$out/caddy" list-modules | grep -q '^http.handlers.wechat_pay_api$'
-"$out/caddy" list-modules | grep -q '^http.handlers.wechat_pay_notify$'
+# Listed once into a file: "list-modules | grep -q" under pipefail fails
+# whenever grep exits before Caddy has written the whole list (SIGPIPE).
+"$out/caddy" list-modules >"$out/modules"
+for m in wechat_jssdk wechat_sandbox wechat_pay wechat_oauth wechat_pay_api wechat_pay_notify; do
+	grep -qx "http.handlers.$m" "$out/modules" || { echo "demo smoke: http.handlers.$m is not in the build" >&2; exit 1; }
+done
 "$out/caddy" validate --config Caddyfile.example >/dev/null
 
 # a storage of its own: wechat_jssdk's credentials, wechat_pay_notify's
