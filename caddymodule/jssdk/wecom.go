@@ -1,7 +1,6 @@
 package jssdk
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,19 +98,8 @@ func (h *Handler) validateMode() error {
 // The values of corp_id and agent_id are not repeated: a secret pasted into
 // the wrong option must not end up in a log.
 func (h *Handler) validateWeCom() error {
-	switch {
-	case h.CorpID == "":
-		return errors.New("wechat_jssdk: corp_id is required with agent_id and corp_secret (WeCom mode; 我的企业 → 企业信息 → 企业ID)")
-	case h.AgentID == "":
-		return errors.New("wechat_jssdk: agent_id is required with corp_id (WeCom mode: the app's AgentId, e.g. 1000002)")
-	case h.CorpSecret == "":
-		return errors.New("wechat_jssdk: corp_secret is required with corp_id (WeCom mode: the app's Secret, as {env.NAME} or {file.PATH})")
-	}
-	if err := wechat.CheckCorpID(h.CorpID); err != nil {
-		return fmt.Errorf("wechat_jssdk: corp_id: %w", err)
-	}
-	if !wechat.ValidAgentID(h.AgentID) {
-		return errors.New("wechat_jssdk: agent_id: not an AgentId (digits without a leading zero, at most 10, e.g. 1000002)")
+	if err := config.CheckWeComApp("wechat_jssdk", h.CorpID, h.AgentID, h.CorpSecret); err != nil {
+		return err
 	}
 	if err := config.CheckHTTPURL(h.APIBase, false); err != nil {
 		return fmt.Errorf("wechat_jssdk: api_base: %w", err)

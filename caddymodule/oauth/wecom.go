@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-wechat/jssdk/caddymodule/credential"
+	"github.com/caddy-wechat/jssdk/caddymodule/internal/config"
 	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
@@ -113,19 +114,8 @@ func (h *Handler) validateMode() error {
 // The values of corp_id and agent_id are not repeated: a secret pasted
 // into the wrong option must not end up in a log.
 func (h *Handler) validateWeCom() error {
-	switch {
-	case h.CorpID == "":
-		return errors.New("wechat_oauth: corp_id is required with agent_id and corp_secret (WeCom mode; 我的企业 → 企业信息 → 企业ID)")
-	case h.AgentID == "":
-		return errors.New("wechat_oauth: agent_id is required with corp_id (WeCom mode: the app's AgentId, e.g. 1000002)")
-	case h.CorpSecret == "":
-		return errors.New("wechat_oauth: corp_secret is required with corp_id (WeCom mode: the app's Secret, as {env.NAME} or {file.PATH})")
-	}
-	if err := wechat.CheckCorpID(h.CorpID); err != nil {
-		return fmt.Errorf("wechat_oauth: corp_id: %w", err)
-	}
-	if !wechat.ValidAgentID(h.AgentID) {
-		return errors.New("wechat_oauth: agent_id: not an AgentId (digits without a leading zero, at most 10, e.g. 1000002)")
+	if err := config.CheckWeComApp("wechat_oauth", h.CorpID, h.AgentID, h.CorpSecret); err != nil {
+		return err
 	}
 	switch h.Scope {
 	case ScopeBase, ScopePrivateInfo:

@@ -13,12 +13,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
+
+	"github.com/caddy-wechat/jssdk/caddymodule/wechat"
 )
 
 // IsPlaceholder reports whether s is exactly one Caddy placeholder
@@ -123,4 +126,27 @@ func ValidPathChars(p string) bool {
 		}
 	}
 	return true
+}
+
+// CheckWeComApp checks the three options that name a WeCom (企业微信) app —
+// corp_id, agent_id, corp_secret — the same way for every directive that
+// takes them (wechat_jssdk, wechat_oauth). The values of corp_id and
+// agent_id are not repeated: a secret pasted into the wrong option must not
+// end up in a log.
+func CheckWeComApp(directive, corpID, agentID, corpSecret string) error {
+	switch {
+	case corpID == "":
+		return errors.New(directive + ": corp_id is required with agent_id and corp_secret (WeCom mode; 我的企业 → 企业信息 → 企业ID)")
+	case agentID == "":
+		return errors.New(directive + ": agent_id is required with corp_id (WeCom mode: the app's AgentId, e.g. 1000002)")
+	case corpSecret == "":
+		return errors.New(directive + ": corp_secret is required with corp_id (WeCom mode: the app's Secret, as {env.NAME} or {file.PATH})")
+	}
+	if err := wechat.CheckCorpID(corpID); err != nil {
+		return fmt.Errorf("%s: corp_id: %w", directive, err)
+	}
+	if !wechat.ValidAgentID(agentID) {
+		return errors.New(directive + ": agent_id: not an AgentId (digits without a leading zero, at most 10, e.g. 1000002)")
+	}
+	return nil
 }

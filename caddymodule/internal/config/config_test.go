@@ -226,3 +226,30 @@ func TestSingleArg(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckWeComApp(t *testing.T) {
+	for _, tt := range []struct {
+		corp, agent, secret, want string
+	}{
+		{"ww0123456789abcdef", "1000002", "{env.S}", ""},
+		{"", "1000002", "s", "d: corp_id is required"},
+		{"ww0123456789abcdef", "", "s", "d: agent_id is required"},
+		{"ww0123456789abcdef", "1000002", "", "d: corp_secret is required"},
+		{"wwSECRETLOOKINGVALUE_", "1000002", "s", "d: corp_id: "},
+		{"ww0123456789abcdef", "01000002", "s", "d: agent_id: not an AgentId"},
+	} {
+		err := CheckWeComApp("d", tt.corp, tt.agent, tt.secret)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%q %q: %v", tt.corp, tt.agent, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%q %q: error %v, want %q…", tt.corp, tt.agent, err, tt.want)
+		}
+		if err != nil && (tt.corp != "" && strings.Contains(err.Error(), tt.corp) || strings.Contains(err.Error(), "01000002")) {
+			t.Errorf("%q %q: error repeats a value: %v", tt.corp, tt.agent, err)
+		}
+	}
+}
